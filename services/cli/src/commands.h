@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "demerit/core/rules.h"
+#include "demerit/v1/events.pb.h"
+
+namespace demerit::cli {
+
+// Exit codes of the demerit command.
+enum ExitCode {
+  kExitOk = 0,
+  kExitRejected = 1,   // the run finished, but some input records were rejected
+  kExitUsage = 2,      // bad command line
+  kExitRules = 3,      // the rules do not compile, or rule tests failed
+  kExitIo = 4,         // an input, output or state directory could not be used
+};
+
+struct ReplayOptions {
+  std::string rules_dir = "rules";
+  std::string events = "-";
+  std::string input_format = "auto";  // auto | ndjson | pb
+  std::string state_dir;              // empty: a temporary directory, removed at the end
+  std::string format = "ndjson";      // ndjson | table
+  bool net = false;
+  bool quiet = false;
+};
+int RunReplay(const ReplayOptions& options);
+
+int RunRulesCheck(const std::string& dir);
+int RunRulesTest(const std::string& dir, bool verbose);
+
+struct GenOptions {
+  int employees = 100;
+  int sites = 6;
+  int days = 30;
+  uint64_t seed = 1;
+  std::string format = "ndjson";  // ndjson | pb
+  std::string rules_dir = "rules";
+  std::string start = "2026-11-02";  // local date of the first day
+  std::string out = "-";
+};
+int RunGen(const GenOptions& options);
+
+// The events `demerit gen` writes, in the order it writes them.
+core::StatusOr<std::vector<v1::Envelope>> GenerateEvents(const GenOptions& options,
+                                                         const core::RuleSet& rules);
+
+}  // namespace demerit::cli

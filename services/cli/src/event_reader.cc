@@ -1,0 +1,118 @@
+#include "event_reader.h"
+
+#include <cstring>
+
+namespace demerit::cli {
+
+core::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string& path,
+                                                               InputFormat format) {
+  FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return core::Status::Error("cannot open events file " + path + ": " + std::strerror(errno));
+  }
+  return std::unique_ptr<EventReader>(new EventReader(f, path != "-", format));
+}
+
+EventReader::~EventReader() {
+  if (owned_) std::fclose(file_);
+}
+
+// Ensures `need` bytes are buffered from pos_; false if the input ends first.
+bool EventReader::Fill(size_t need) {
+  while (buffer_.size() - pos_ < need && !eof_) {
+    if (pos_ > 0) {
+      buffer_.erase(0, pos_);
+      pos_ = 0;
+    }
+    size_t at = buffer_.size();
+    size_t chunk = std::max<size_t>(1 << 16, need);
+    buffer_.resize(at + chunk);
+    size_t n = std::fread(buffer_.data() + at, 1, chunk, file_);
+    buffer_.resize(at + n);
+    if (n == 0) eof_ = true;
+  }
+  return buffer_.size() - pos_ >= need;
+}
+
+bool EventReader::ReadLine(std::string* line) {
+  line->clear();
+  while (true) {
+    if (pos_ >= buffer_.size() && !Fill(1)) return !line->empty();
+    const char* start = buffer_.data() + pos_;
+    const char* nl = static_cast<const char*>(std::memchr(start, '\n', buffer_.size() - pos_));
+    if (nl != nullptr) {
+      line->append(start, nl - start);
+      bytes_ += nl - start + 1;
+      pos_ += nl - start + 1;
+      return true;
+    }
+    line->append(start, buffer_.size() - pos_);
+    bytes_ += buffer_.size() - pos_;
+    pos_ = buffer_.size();
+  }
+}
+
+EventReader::Result EventReader::Next(v1::Envelope* event, core::Rejection* rejection) {
+  if (format_ == InputFormat::kNdjson) {
+    while (true) {
+      if (!ReadLine(&line_)) return Result::kEnd;
+      ++record_;
+      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+      bool blank = line_.find_first_not_of(" \t") == std::string::npos;
+      if (blank) continue;
+      if (auto bad = core::ParseEventJson(line_, event)) {
+        *rejection = std::move(*bad);
+        return Result::kBad;
+      }
+      return Result::kEvent;
+    }
+  }
+  // Binary: varint32 length, then the message.
+  if (!Fill(1)) return Result::kEnd;
+  ++record_;
+  uint32_t size = 0;
+  int shift = 0;
+  size_t i = 0;
+  while (true) {
+    if (!Fill(i + 1)) {
+      *rejection = {v1::UNPARSEABLE, "input ends inside a length prefix"};
+      pos_ = buffer_.size();
+      return Result::kBad;
+    }
+    uint8_t b = static_cast<uint8_t>(buffer_[pos_ + i]);
+    size |= static_cast<uint32_t>(b & 0x7f) << shift;
+    ++i;
+    if ((b & 0x80) == 0) break;
+    shift += 7;
+    if (shift > 28) {
+      *rejection = {v1::UNPARSEABLE, "broken length prefix; the rest of the input is skipped"};
+      eof_ = true;
+      pos_ = buffer_.size();
+      return Result::kBad;
+    }
+  }
+  constexpr uint32_t kMaxRecord = 16 << 20;
+  if (size > kMaxRecord) {
+    *rejection = {v1::UNPARSEABLE, "record length " + std::to_string(size) +
+                                       " is over 16 MiB; the rest of the input is skipped"};
+    eof_ = true;
+    pos_ = buffer_.size();
+    return Result::kBad;
+  }
+  if (!Fill(i + size)) {
+    *rejection = {v1::UNPARSEABLE, "input ends inside a record"};
+    bytes_ += buffer_.size() - pos_;
+    pos_ = buffer_.size();
+    return Result::kBad;
+  }
+  std::string_view frame(buffer_.data() + pos_ + i, size);
+  pos_ += i + size;
+  bytes_ += i + size;
+  if (auto bad = core::ParseEventBinary(frame, event)) {
+    *rejection = std::move(*bad);
+    return Result::kBad;
+  }
+  return Result::kEvent;
+}
+
+}  // namespace demerit::cli

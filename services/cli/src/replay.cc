@@ -1,0 +1,187 @@
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "decision_table.h"
+#include "demerit/core/engine.h"
+#include "demerit/store/rocksdb_state_store.h"
+#include "event_reader.h"
+#include "rule_files.h"
+
+namespace demerit::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary state directory, removed when the run ends.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "demerit-state-XXXXXX").string();
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+constexpr size_t kCommitEvery = 2048;
+
+}  // namespace
+
+int RunReplay(const ReplayOptions& options) {
+  auto rules = LoadRuleDirectory(options.rules_dir);
+  if (!rules.ok()) {
+    std::cerr << rules.status().message() << "\n";
+    return kExitRules;
+  }
+  InputFormat format = InputFormat::kNdjson;
+  if (options.input_format == "pb" ||
+      (options.input_format == "auto" && (options.events.ends_with(".pb") ||
+                                          options.events.ends_with(".bin")))) {
+    format = InputFormat::kBinary;
+  } else if (options.input_format != "auto" && options.input_format != "ndjson") {
+    std::cerr << "--input-format: unknown format \"" << options.input_format
+              << "\" (Hint: ndjson or pb)\n";
+    return kExitUsage;
+  }
+  if (options.format != "ndjson" && options.format != "table") {
+    std::cerr << "--format: unknown format \"" << options.format << "\" (Hint: ndjson or table)\n";
+    return kExitUsage;
+  }
+  auto reader = EventReader::Open(options.events, format);
+  if (!reader.ok()) {
+    std::cerr << reader.status().message() << "\n";
+    return kExitIo;
+  }
+  TempDir temp;
+  std::string state_dir = options.state_dir.empty() ? temp.path() : options.state_dir;
+  if (state_dir.empty()) {
+    std::cerr << "cannot create a temporary state directory (Hint: --state DIR)\n";
+    return kExitIo;
+  }
+  auto store = store::RocksDbStateStore::Open(state_dir, store::RocksDbOptions{});
+  if (!store.ok()) {
+    std::cerr << store.status().message() << "\n";
+    return kExitIo;
+  }
+  core::Engine engine(*rules, store->get());
+
+  // Decisions go out in the order made; --net keeps only the standing ones.
+  std::string out_buffer;
+  core::Ledger ledger;
+  std::vector<v1::Decision> all_for_table;
+  auto flush_out = [&] {
+    if (!out_buffer.empty()) {
+      std::fwrite(out_buffer.data(), 1, out_buffer.size(), stdout);
+      out_buffer.clear();
+    }
+  };
+  int64_t read = 0, applied = 0, duplicates = 0, rejected = 0;
+  v1::Envelope event;
+  core::Rejection rejection;
+  std::vector<v1::Decision> decisions;
+  auto started = std::chrono::steady_clock::now();
+  auto last_progress = started;
+  bool progress_shown = false;
+  while (true) {
+    auto result = (*reader)->Next(&event, &rejection);
+    if (result == EventReader::Result::kEnd) break;
+    ++read;
+    const char* unit = format == InputFormat::kNdjson ? "line" : "record";
+    if (result == EventReader::Result::kBad) {
+      ++rejected;
+      std::cerr << options.events << ": " << unit << " " << (*reader)->record() << ": "
+                << v1::DeadLetterReason_Name(rejection.reason) << ": " << rejection.detail << "\n";
+      continue;
+    }
+    decisions.clear();
+    core::ApplyResult r = engine.Apply(event, &decisions);
+    switch (r.outcome) {
+      case core::ApplyResult::Outcome::kApplied: ++applied; break;
+      case core::ApplyResult::Outcome::kDuplicate: ++duplicates; break;
+      case core::ApplyResult::Outcome::kRejected:
+        ++rejected;
+        std::cerr << options.events << ": " << unit << " " << (*reader)->record() << ": "
+                  << v1::DeadLetterReason_Name(r.rejection.reason) << ": " << r.rejection.detail
+                  << "\n";
+        break;
+    }
+    for (const auto& d : decisions) {
+      ledger.Add(d);
+      if (options.net) continue;
+      if (options.format == "table") {
+        all_for_table.push_back(d);
+      } else {
+        out_buffer += core::DecisionToJson(d);
+        out_buffer += '\n';
+      }
+    }
+    if (out_buffer.size() > (1 << 16)) flush_out();
+    if ((*store)->staged() >= kCommitEvery * 8 || read % kCommitEvery == 0) {
+      if (auto s = (*store)->Commit(); !s.ok()) {
+        std::cerr << s.message() << "\n";
+        return kExitIo;
+      }
+    }
+    if (!options.quiet && read % 4096 == 0) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_progress > std::chrono::seconds(2)) {
+        double secs = std::chrono::duration<double>(now - started).count();
+        std::fprintf(stderr, "\r%lld events, %.1f MB read, %.0f events/s ",
+                     static_cast<long long>(read), (*reader)->bytes() / 1e6, read / secs);
+        std::fflush(stderr);
+        last_progress = now;
+        progress_shown = true;
+      }
+    }
+  }
+  if (auto s = (*store)->Commit(); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return kExitIo;
+  }
+  if (progress_shown) std::fputc('\n', stderr);
+  if (options.net) {
+    auto standing = ledger.Standing();
+    if (options.format == "table") {
+      std::ostringstream table;
+      PrintDecisionTable(standing, false, table);
+      out_buffer += table.str();
+    } else {
+      for (const auto& d : standing) {
+        out_buffer += core::DecisionToJson(d);
+        out_buffer += '\n';
+      }
+    }
+  } else if (options.format == "table") {
+    std::ostringstream table;
+    PrintDecisionTable(all_for_table, true, table);
+    out_buffer += table.str();
+  }
+  flush_out();
+  std::fflush(stdout);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!options.quiet) {
+    std::fprintf(stderr,
+                 "events read %lld, applied %lld, duplicates %lld, rejected %lld; decisions "
+                 "issued %zu, reversed %zu, standing %zu; %.2f s (%.0f events/s); rules %s\n",
+                 static_cast<long long>(read), static_cast<long long>(applied),
+                 static_cast<long long>(duplicates), static_cast<long long>(rejected),
+                 ledger.issued(), ledger.reversed(), ledger.Standing().size(), secs,
+                 secs > 0 ? read / secs : 0.0, (*rules)->version().c_str());
+  }
+  return rejected > 0 ? kExitRejected : kExitOk;
+}
+
+}  // namespace demerit::cli

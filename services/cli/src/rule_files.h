@@ -1,0 +1,16 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "demerit/core/rules.h"
+
+namespace demerit::cli {
+
+// Reads DIR/sites.yaml and DIR/packs/*.yaml and compiles them.
+core::StatusOr<std::shared_ptr<const core::RuleSet>> LoadRuleDirectory(const std::string& dir);
+
+// Reads a whole file; "-" is standard input.
+core::StatusOr<std::string> ReadFile(const std::string& path);
+
+}  // namespace demerit::cli

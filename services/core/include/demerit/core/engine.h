@@ -1,0 +1,70 @@
+#pragma once
+
+// The engine: applies events to state under a rule set and returns the
+// decisions that change. Pure: no I/O, no clock, no threads; everything it
+// remembers lives in the StateStore it is given.
+//
+// The standing decisions (issues not reversed) are a function of the set of
+// events applied, whatever their order or duplication:
+//  - an event is effective unless it is void or another event supersedes it;
+//  - every rule match of an effective event is an occurrence on a counter,
+//    in a window local to the site, ranked by (occurred_at, event_id, rule);
+//  - a counter's ladder turns ranks into raw decisions; the site's guardrails
+//    turn one employee-month of raw decisions into issued decisions;
+//  - what changes is emitted: reversals of issues no longer standing, then
+//    new issues. Ids derive from content, so the same set gives the same ids.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "demerit/core/codec.h"
+#include "demerit/core/rules.h"
+#include "demerit/core/state.h"
+#include "demerit/v1/decision.pb.h"
+#include "demerit/v1/events.pb.h"
+
+namespace demerit::core {
+
+struct ApplyResult {
+  enum class Outcome { kApplied, kDuplicate, kRejected };
+  Outcome outcome = Outcome::kApplied;
+  Rejection rejection;  // when rejected
+};
+
+class Engine {
+ public:
+  // `rules` and `state` must outlive the engine.
+  Engine(std::shared_ptr<const RuleSet> rules, StateStore* state);
+
+  // Validates `event`, applies it and appends the decisions that change to
+  // *out: reversals first, then issues.
+  ApplyResult Apply(const v1::Envelope& event, std::vector<v1::Decision>* out);
+
+  const RuleSet& rules() const { return *rules_; }
+
+ private:
+  class Transition;
+  std::shared_ptr<const RuleSet> rules_;
+  StateStore* state_;
+};
+
+// The standing issues of a decision log: issues minus the ones reversed.
+class Ledger {
+ public:
+  void Add(const v1::Decision& decision);
+  // Sorted by employee, occurred_at, pack, rule, penalty_id.
+  std::vector<v1::Decision> Standing() const;
+  size_t issued() const { return issued_; }
+  size_t reversed() const { return reversed_; }
+
+ private:
+  std::map<std::string, v1::Decision> standing_;  // by penalty_id
+  size_t issued_ = 0;
+  size_t reversed_ = 0;
+};
+
+// Formats minor units for people: 2000 CNY -> "20.00 CNY".
+std::string FormatMoney(int64_t minor, const std::string& currency);
+
+}  // namespace demerit::core

@@ -1,0 +1,720 @@
+#include "demerit/core/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <optional>
+#include <map>
+#include <set>
+
+#include "demerit/core/facts.h"
+#include "demerit/core/hash.h"
+#include "demerit/v1/state.pb.h"
+
+namespace demerit::core {
+namespace {
+
+namespace state = v1::state;
+
+// State keys: a one-letter table, then parts separated by kSep. Ids never
+// contain control characters (ValidateEvent), so kSep cannot occur in them.
+constexpr char kSep = '\x1f';
+constexpr Nanos kMaxTimerSpan = 7 * kNanosPerDay;
+
+std::string Key(char table, std::initializer_list<std::string_view> parts) {
+  std::string key(1, table);
+  for (std::string_view p : parts) {
+    key += kSep;
+    key += p;
+  }
+  return key;
+}
+
+// A time as 16 hex digits that sort like the signed value.
+std::string SortableTime(Nanos t) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t u = static_cast<uint64_t>(t) ^ (uint64_t{1} << 63);
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, u >>= 4) out[i] = kHex[u & 0xf];
+  return out;
+}
+
+Nanos ParseSortableTime(std::string_view hex) {
+  uint64_t u = 0;
+  for (char c : hex) u = (u << 4) | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  return static_cast<Nanos>(u ^ (uint64_t{1} << 63));
+}
+
+void SetTimestamp(Nanos t, google::protobuf::Timestamp* ts) {
+  int64_t seconds = t / kNanosPerSecond;
+  int64_t nanos = t % kNanosPerSecond;
+  if (nanos < 0) {
+    seconds -= 1;
+    nanos += kNanosPerSecond;
+  }
+  ts->set_seconds(seconds);
+  ts->set_nanos(static_cast<int32_t>(nanos));
+}
+
+std::string Ordinal(int n) {
+  const char* suffix = "th";
+  if (n % 100 < 11 || n % 100 > 13) {
+    switch (n % 10) {
+      case 1: suffix = "st"; break;
+      case 2: suffix = "nd"; break;
+      case 3: suffix = "rd"; break;
+      default: break;
+    }
+  }
+  return std::to_string(n) + suffix;
+}
+
+// The calendar window key of an instant, or "" for none and rolling windows.
+std::string CalendarWindow(const Window& window, const Zone& zone, Nanos at) {
+  switch (window.kind) {
+    case Window::Kind::kDay: return FormatDay(zone.ToCivil(at).day);
+    case Window::Kind::kWeek: return FormatIsoWeek(zone.ToCivil(at).day);
+    case Window::Kind::kMonth: return FormatMonth(zone.ToCivil(at).day);
+    case Window::Kind::kYear: return FormatYear(zone.ToCivil(at).day);
+    case Window::Kind::kNone:
+    case Window::Kind::kRolling: return "";
+  }
+  return "";
+}
+
+bool Effective(const state::EventRecord& record) {
+  return record.present() && !record.superseded() && !HeaderOf(record.event()).is_void;
+}
+
+std::string DecisionId(const v1::Decision& d) {
+  std::string canon = d.site_id() + "\n" + d.employee_id() + "\n" + d.pack() + "\n" + d.rule_id() +
+                      "\n" + d.rule_version() + "\n" + d.counter() + "\n" + d.window() + "\n" +
+                      std::to_string(d.occurrence()) + "\n" + std::to_string(d.step()) + "\n" +
+                      std::to_string(d.amount_minor()) + " " + d.currency() + "\n" +
+                      std::to_string(d.action()) + "\n" + std::to_string(d.capped_minor()) + " " +
+                      d.guardrail() + "\n" + std::to_string(d.occurred_at().seconds()) + "." +
+                      std::to_string(d.occurred_at().nanos()) + "\n";
+  for (const auto& id : d.evidence_event_ids()) canon += id + "\n";
+  return "pen-" + Sha256Hex(canon).substr(0, 32);
+}
+
+std::string Reason(const v1::Decision& d, const std::string& title) {
+  std::string out = title + ": " + Ordinal(d.occurrence()) + " occurrence";
+  if (d.window() != "none") out += " in " + d.window();
+  if (d.amount_minor() > 0 || d.capped_minor() > 0) {
+    out += ", fine " + FormatMoney(d.amount_minor(), d.currency());
+  }
+  if (d.action() != v1::NONE) out += ", " + v1::Action_Name(d.action());
+  if (d.capped()) {
+    out += " (" + FormatMoney(d.capped_minor(), d.currency()) + " not deducted: " + d.guardrail() +
+           ")";
+  }
+  out += " [" + d.clause() + "]";
+  return out;
+}
+
+}  // namespace
+
+std::string FormatMoney(int64_t minor, const std::string& currency) {
+  static const std::set<std::string> kNoMinorUnits = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"};
+  if (kNoMinorUnits.count(currency)) return std::to_string(minor) + " " + currency;
+  char buf[48];
+  const char* sign = minor < 0 ? "-" : "";
+  int64_t abs = minor < 0 ? -minor : minor;
+  std::snprintf(buf, sizeof buf, "%s%lld.%02lld %s", sign, static_cast<long long>(abs / 100),
+                static_cast<long long>(abs % 100), currency.c_str());
+  return buf;
+}
+
+// One Apply(): the changes one event makes, gathered and then settled.
+class Engine::Transition {
+ public:
+  Transition(const RuleSet& rules, StateStore* state, const v1::Envelope& event)
+      : rules_(rules), state_(state), event_(event), header_(HeaderOf(event)) {}
+
+  ApplyResult Run(std::vector<v1::Decision>* out);
+
+ private:
+  template <typename M>
+  bool Load(const std::string& key, M* message) {
+    if (!state_->Get(key, &buffer_)) return false;
+    return message->ParseFromString(buffer_);
+  }
+  template <typename M>
+  void Store(const std::string& key, const M& message) {
+    message.SerializeToString(&buffer_);
+    state_->Put(key, buffer_);
+  }
+
+  void Toggle(const v1::Envelope& event, bool on);
+  void SetOccurrence(const Site& site, const Rule& rule, const EventHeader& h, bool on);
+  Nanos Deadline(const Site& site, const Rule& rule, const v1::Envelope& origin) const;
+  void EvaluateAbsence(const Site& site, const Rule& rule, const v1::Envelope& origin);
+  void RecheckOrigins(Stream stream, Nanos closing_at);
+  void FireTimers();
+  std::optional<v1::Decision> Raw(const Site& site, const Counter& counter,
+                                  const std::string& label, const state::OccurrenceRecord& occ,
+                                  const std::deque<std::string>& earlier) const;
+  void Place(const Site& site, const std::string& key, state::OccurrenceRecord& record,
+             std::optional<v1::Decision> raw, bool keep);
+  void Settle(std::vector<v1::Decision>* out);
+  std::vector<v1::Decision> Guard(const Site& site, state::Scope& scope) const;
+
+  const RuleSet& rules_;
+  StateStore* state_;
+  const v1::Envelope& event_;
+  EventHeader header_;
+  Nanos stream_time_ = 0;
+  state::EmployeeClock clock_;
+  std::string buffer_;
+  // Occurrence key -> the decision standing for it before this event.
+  std::map<std::string, std::optional<v1::Decision>> originals_;
+  // Scope key -> occurrence key -> its raw fine now (nullopt: none).
+  std::map<std::string, std::map<std::string, std::optional<v1::Decision>>> scope_changes_;
+  std::map<std::string, const Site*> scope_sites_;
+};
+
+ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out) {
+  ApplyResult result;
+  if (auto rejection = ValidateEvent(event_, rules_)) {
+    result.outcome = ApplyResult::Outcome::kRejected;
+    result.rejection = std::move(*rejection);
+    return result;
+  }
+  const std::string& employee = *header_.employee_id;
+  const std::string record_key = Key('e', {employee, *header_.event_id});
+  state::EventRecord record;
+  bool known = Load(record_key, &record);
+  if (known && record.present()) {
+    result.outcome = ApplyResult::Outcome::kDuplicate;
+    return result;
+  }
+  *record.mutable_event() = event_;
+  record.set_present(true);
+  Store(record_key, record);
+
+  // Stream time moves first: the toggles below see it.
+  const std::string clock_key = Key('m', {employee});
+  bool has_clock = Load(clock_key, &clock_);
+  stream_time_ = has_clock ? std::max(clock_.stream_time_ns(), header_.occurred_at)
+                           : header_.occurred_at;
+  clock_.set_stream_time_ns(stream_time_);
+  const std::string clock_before = has_clock ? buffer_ : std::string("\xff");
+
+  if (!header_.supersedes_event_id->empty()) {
+    const std::string target_key = Key('e', {employee, *header_.supersedes_event_id});
+    state::EventRecord target;
+    Load(target_key, &target);
+    if (!target.superseded()) {
+      bool was_effective = Effective(target);
+      target.set_superseded(true);
+      Store(target_key, target);
+      if (was_effective) Toggle(target.event(), false);
+    }
+  }
+  if (Effective(record)) Toggle(event_, true);
+  FireTimers();
+  clock_.SerializeToString(&buffer_);
+  if (buffer_ != clock_before) state_->Put(clock_key, buffer_);
+  Settle(out);
+  return result;
+}
+
+void Engine::Transition::Toggle(const v1::Envelope& event, bool on) {
+  EventHeader h = HeaderOf(event);
+  const Site* site = rules_.FindSite(*h.site_id);
+  if (site == nullptr) return;  // a site removed by a rules change
+  Stream stream;
+  StreamOf(event, &stream);
+  const std::string& employee = *h.employee_id;
+  if (rules_.HasAbsenceRules(stream)) {
+    std::string key = Key('x', {employee, StreamName(stream), SortableTime(h.occurred_at),
+                                *h.event_id});
+    if (on) {
+      Store(key, event);
+    } else {
+      state_->Delete(key);
+    }
+  }
+  FactValues facts = ComputeFacts(event, *site);
+  bool closes = false;
+  for (const RuleVersions* versions : site->rules_by_stream[static_cast<int>(stream)]) {
+    const Rule* rule = versions->At(h.occurred_at);
+    if (rule == nullptr) continue;
+    bool matched = false;
+    for (const Match& m : rule->matches) {
+      if (m.stream == stream && m.when.Eval(facts)) matched = true;
+    }
+    if (rule->absence) {
+      if (rule->absence->of.Eval(facts)) closes = true;
+      if (!matched) continue;
+      Nanos deadline = Deadline(*site, *rule, event);
+      std::string timer = Key('t', {employee, SortableTime(deadline), rule->qualified,
+                                    *h.event_id});
+      if (!on) {
+        state_->Delete(timer);
+        SetOccurrence(*site, *rule, h, false);
+      } else if (stream_time_ > deadline) {
+        EvaluateAbsence(*site, *rule, event);
+      } else {
+        state_->Put(timer, "");
+        if (!clock_.has_next_deadline_ns() || deadline < clock_.next_deadline_ns()) {
+          clock_.set_next_deadline_ns(deadline);
+        }
+      }
+      continue;
+    }
+    if (matched) SetOccurrence(*site, *rule, h, on);
+  }
+  if (closes) RecheckOrigins(stream, h.occurred_at);
+}
+
+Nanos Engine::Transition::Deadline(const Site& site, const Rule& rule,
+                             const v1::Envelope& origin) const {
+  Nanos at = HeaderOf(origin).occurred_at;
+  Nanos base = at;
+  if (rule.absence->deadline == Absence::Deadline::kShiftEnd) {
+    if (origin.has_attendance() && origin.attendance().has_scheduled_at() &&
+        origin.attendance().kind() == v1::AttendancePunch::CLOCK_IN) {
+      int64_t length = site.shift_end_seconds - site.shift_start_seconds;
+      if (length <= 0) length += 86'400;
+      base = ToNanos(origin.attendance().scheduled_at()) + length * kNanosPerSecond;
+    } else if (origin.has_attendance() && origin.attendance().has_scheduled_at()) {
+      base = ToNanos(origin.attendance().scheduled_at());
+    } else {
+      base = site.ShiftEnd(at);
+    }
+  }
+  Nanos deadline = base + rule.absence->grace_seconds * kNanosPerSecond;
+  return std::clamp(deadline, at, at + kMaxTimerSpan);
+}
+
+void Engine::Transition::EvaluateAbsence(const Site& site, const Rule& rule,
+                                   const v1::Envelope& origin) {
+  EventHeader h = HeaderOf(origin);
+  Nanos deadline = Deadline(site, rule, origin);
+  if (stream_time_ <= deadline) return;  // still waiting
+  Stream stream = rule.matches[0].stream;
+  std::string prefix = Key('x', {*h.employee_id, StreamName(stream)});
+  bool closed = false;
+  v1::Envelope candidate;
+  state_->Scan(prefix + kSep + SortableTime(h.occurred_at + 1),
+               prefix + kSep + SortableTime(deadline + 1),
+               [&](std::string_view, std::string_view value) {
+                 if (!candidate.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                   return true;
+                 }
+                 const Site* csite = rules_.FindSite(*HeaderOf(candidate).site_id);
+                 if (csite != nullptr && rule.absence->of.Eval(ComputeFacts(candidate, *csite))) {
+                   closed = true;
+                   return false;
+                 }
+                 return true;
+               });
+  SetOccurrence(site, rule, h, !closed);
+}
+
+void Engine::Transition::RecheckOrigins(Stream stream, Nanos closing_at) {
+  const std::string& employee = *header_.employee_id;
+  std::string prefix = Key('x', {employee, StreamName(stream)});
+  std::vector<v1::Envelope> origins;
+  state_->Scan(prefix + kSep + SortableTime(closing_at - kMaxTimerSpan),
+               prefix + kSep + SortableTime(closing_at),
+               [&](std::string_view, std::string_view value) {
+                 v1::Envelope e;
+                 if (e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                   origins.push_back(std::move(e));
+                 }
+                 return true;
+               });
+  for (const v1::Envelope& origin : origins) {
+    EventHeader h = HeaderOf(origin);
+    const Site* site = rules_.FindSite(*h.site_id);
+    if (site == nullptr) continue;
+    FactValues facts = ComputeFacts(origin, *site);
+    for (const RuleVersions* versions : site->rules_by_stream[static_cast<int>(stream)]) {
+      const Rule* rule = versions->At(h.occurred_at);
+      if (rule == nullptr || !rule->absence || !rule->matches[0].when.Eval(facts)) continue;
+      Nanos deadline = Deadline(*site, *rule, origin);
+      if (closing_at <= deadline && stream_time_ > deadline) EvaluateAbsence(*site, *rule, origin);
+    }
+  }
+}
+
+void Engine::Transition::FireTimers() {
+  if (!clock_.has_next_deadline_ns() || clock_.next_deadline_ns() >= stream_time_) return;
+  const std::string& employee = *header_.employee_id;
+  std::string prefix = Key('t', {employee});
+  std::vector<std::string> due;
+  clock_.clear_next_deadline_ns();
+  state_->Scan(prefix + kSep, prefix + static_cast<char>(kSep + 1),
+               [&](std::string_view key, std::string_view) {
+                 if (key.substr(prefix.size() + 1, 16) >= SortableTime(stream_time_)) {
+                   // The first timer not yet due.
+                   clock_.set_next_deadline_ns(
+                       ParseSortableTime(key.substr(prefix.size() + 1, 16)));
+                   return false;
+                 }
+                 due.emplace_back(key);
+                 return true;
+               });
+  for (const std::string& key : due) {
+    state_->Delete(key);
+    // t <sep> employee <sep> deadline <sep> rule <sep> event_id
+    size_t rule_at = prefix.size() + 1 + 16 + 1;
+    size_t rule_end = key.find(kSep, rule_at);
+    std::string rule_id = key.substr(rule_at, rule_end - rule_at);
+    std::string event_id = key.substr(rule_end + 1);
+    state::EventRecord origin;
+    if (!Load(Key('e', {employee, event_id}), &origin) || !Effective(origin)) continue;
+    EventHeader h = HeaderOf(origin.event());
+    const Site* site = rules_.FindSite(*h.site_id);
+    if (site == nullptr) continue;
+    auto it = site->rules.find(rule_id);
+    if (it == site->rules.end()) continue;
+    const Rule* rule = it->second.At(h.occurred_at);
+    if (rule == nullptr || !rule->absence) continue;
+    EvaluateAbsence(*site, *rule, origin.event());
+  }
+}
+
+void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const EventHeader& h,
+                                       bool on) {
+  const Counter& counter = *rule.counter;
+  std::string label;
+  switch (counter.window.kind) {
+    case Window::Kind::kNone: label = "ev:" + *h.event_id; break;
+    case Window::Kind::kRolling: label = "rolling"; break;
+    default: label = CalendarWindow(counter.window, site.zone, h.occurred_at); break;
+  }
+  const std::string prefix = Key('o', {*h.employee_id, site.id, counter.id, label}) + kSep;
+  const std::string key = prefix + SortableTime(h.occurred_at) + kSep + *h.event_id + kSep +
+                          rule.qualified;
+  const std::string prefix_end = prefix.substr(0, prefix.size() - 1) + static_cast<char>(kSep + 1);
+  state::OccurrenceRecord record;
+  bool exists = Load(key, &record);
+  if (exists == on) return;
+
+  auto remember = [&](const std::string& k, const state::OccurrenceRecord& r) {
+    if (!originals_.count(k)) {
+      originals_[k] = r.has_issued() ? std::optional<v1::Decision>(r.issued()) : std::nullopt;
+    }
+  };
+  std::deque<std::string> earlier;
+  auto push = [&](const std::string& id) {
+    earlier.push_back(id);
+    if (earlier.size() > kMaxLadderSteps) earlier.pop_front();
+  };
+  auto add = [&](int rank) {
+    record.set_occurred_at_ns(h.occurred_at);
+    record.set_event_id(*h.event_id);
+    record.set_rule_id(rule.qualified);
+    record.set_rank(rank);
+    remember(key, state::OccurrenceRecord());
+    Place(site, key, record, Raw(site, counter, label, record, earlier), true);
+    push(record.event_id());
+  };
+  const Window::Kind kind = counter.window.kind;
+  if (kind == Window::Kind::kNone) {
+    // Every occurrence is alone in its window.
+    if (on) {
+      add(1);
+    } else {
+      remember(key, record);
+      state_->Delete(key);
+      Place(site, key, record, std::nullopt, false);
+    }
+    return;
+  }
+  const bool rolling = kind == Window::Kind::kRolling;
+  const std::string tail_key = Key('b', {*h.employee_id, site.id, counter.id, label});
+  state::BucketTail tail;
+  bool has_tail = !rolling && Load(tail_key, &tail);
+  if (!rolling && on && (!has_tail || key > tail.last_key())) {
+    // Arrived in order: ranked after the last one, nothing moves.
+    earlier.assign(tail.recent_event_ids().begin(), tail.recent_event_ids().end());
+    add(has_tail ? tail.last_rank() + 1 : 1);
+    tail.set_last_key(key);
+    tail.set_last_rank(record.rank());
+    tail.clear_recent_event_ids();
+    for (const auto& id : earlier) tail.add_recent_event_ids(id);
+    Store(tail_key, tail);
+    return;
+  }
+
+  const Nanos span = static_cast<Nanos>(counter.window.rolling_days) * kNanosPerDay;
+  // The occurrences before this one: the rank of the nearest (or, for a
+  // rolling window, how many lie within it) and the ids for evidence.
+  int base_rank = 0;
+  std::string nearest_key;
+  state::OccurrenceRecord other;
+  state_->ScanReverse(prefix, key, [&](std::string_view k, std::string_view value) {
+    if (!other.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+    if (rolling) {
+      if (other.occurred_at_ns() <= h.occurred_at - span) return false;
+      ++base_rank;
+    } else if (nearest_key.empty()) {
+      base_rank = other.rank();
+    }
+    if (nearest_key.empty()) nearest_key = std::string(k);
+    if (earlier.size() < kMaxLadderSteps) earlier.push_front(other.event_id());
+    return rolling || earlier.size() < kMaxLadderSteps;
+  });
+  // The occurrences after it whose rank moves.
+  std::vector<std::pair<std::string, state::OccurrenceRecord>> later;
+  state_->Scan(key + '\0', prefix_end, [&](std::string_view k, std::string_view value) {
+    state::OccurrenceRecord r;
+    if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+    if (rolling && r.occurred_at_ns() >= h.occurred_at + span) return false;
+    later.emplace_back(std::string(k), std::move(r));
+    return true;
+  });
+  if (on) {
+    add(base_rank + 1);
+  } else {
+    remember(key, record);
+    state_->Delete(key);
+    Place(site, key, record, std::nullopt, false);
+  }
+  for (auto& [k, r] : later) {
+    remember(k, r);
+    r.set_rank(r.rank() + (on ? 1 : -1));
+    Place(site, k, r, Raw(site, counter, label, r, earlier), true);
+    push(r.event_id());
+  }
+  if (rolling) return;
+  // The tail: the last occurrence now, if any.
+  if (!later.empty()) {
+    tail.set_last_key(later.back().first);
+    tail.set_last_rank(later.back().second.rank());
+  } else if (on) {
+    tail.set_last_key(key);
+    tail.set_last_rank(record.rank());
+  } else if (!nearest_key.empty()) {
+    tail.set_last_key(nearest_key);
+    tail.set_last_rank(base_rank);
+  } else {
+    state_->Delete(tail_key);
+    return;
+  }
+  tail.clear_recent_event_ids();
+  for (const auto& id : earlier) tail.add_recent_event_ids(id);
+  Store(tail_key, tail);
+}
+
+// Stores an occurrence's new raw decision: in the occurrence record, or, for
+// a fine under a monthly cap, in the scope of its month.
+void Engine::Transition::Place(const Site& site, const std::string& key,
+                               state::OccurrenceRecord& record, std::optional<v1::Decision> raw,
+                               bool keep) {
+  std::string scope_key;
+  if (site.monthly_deduction_cap) {
+    scope_key = Key('d', {*header_.employee_id, site.id,
+                          FormatMonth(site.zone.ToCivil(record.occurred_at_ns()).day)});
+  }
+  bool to_scope = raw && raw->amount_minor() > 0 && site.monthly_deduction_cap;
+  record.clear_issued();
+  if (raw && !to_scope) {
+    v1::Decision d = std::move(*raw);
+    const std::string title = d.reason();
+    int64_t amount = d.amount_minor();
+    if (amount > 0 && !site.fines_allowed) {
+      d.set_amount_minor(0);
+      d.set_capped(true);
+      d.set_capped_minor(amount);
+      d.set_guardrail("fines_allowed");
+      if (d.action() == v1::NONE) d.set_action(v1::WARNING);
+    }
+    d.set_penalty_id(DecisionId(d));
+    d.set_reason(Reason(d, title));
+    *record.mutable_issued() = std::move(d);
+  }
+  if (!scope_key.empty()) {
+    scope_sites_[scope_key] = &site;
+    auto& changes = scope_changes_[scope_key];
+    if (to_scope) {
+      changes[key] = std::move(*raw);
+    } else {
+      changes[key] = std::nullopt;
+    }
+  }
+  if (keep) Store(key, record);
+}
+
+std::optional<v1::Decision> Engine::Transition::Raw(const Site& site, const Counter& counter,
+                                                    const std::string& label,
+                                                    const state::OccurrenceRecord& occ,
+                                                    const std::deque<std::string>& earlier) const {
+  auto versions = site.rules.find(occ.rule_id());
+  if (versions == site.rules.end()) return std::nullopt;
+  const Rule* rule = versions->second.At(occ.occurred_at_ns());
+  if (rule == nullptr) return std::nullopt;
+  const int rank = occ.rank();
+  const Ladder& ladder = rule->counter->ladder;
+  const core::Step* step = ladder.At(rank);
+  if (step == nullptr) return std::nullopt;
+  v1::Decision d;
+  d.set_kind(v1::ISSUE);
+  d.set_employee_id(*header_.employee_id);
+  d.set_site_id(site.id);
+  d.set_rule_id(rule->id);
+  d.set_rule_version(rule->version);
+  d.set_pack(rule->pack);
+  d.set_counter(counter.id);
+  d.set_clause(rule->clause);
+  switch (counter.window.kind) {
+    case Window::Kind::kNone: d.set_window("none"); break;
+    case Window::Kind::kRolling: {
+      CivilDay last = site.zone.ToCivil(occ.occurred_at_ns()).day;
+      CivilDay first = CivilFromDays(DaysFromCivil(last) - counter.window.rolling_days + 1);
+      d.set_window(FormatDay(first) + ".." + FormatDay(last));
+      break;
+    }
+    default: d.set_window(label); break;
+  }
+  d.set_occurrence(rank);
+  d.set_step(std::min(rank, static_cast<int>(ladder.steps.size())));
+  auto amount = step->amounts.find(site.currency);
+  d.set_amount_minor(amount == step->amounts.end() ? 0 : amount->second);
+  d.set_currency(site.currency);
+  d.set_action(step->action);
+  SetTimestamp(occ.occurred_at_ns(), d.mutable_occurred_at());
+  d.add_evidence_event_ids(occ.event_id());
+  // The earlier occurrences that brought the ladder to this step.
+  size_t n = std::min<size_t>({static_cast<size_t>(rank - 1), ladder.steps.size() - 1,
+                               earlier.size()});
+  for (size_t j = earlier.size() - n; j < earlier.size(); ++j) {
+    d.add_evidence_event_ids(earlier[j]);
+  }
+  d.set_reason(rule->title);  // completed when the decision is issued
+  return d;
+}
+
+std::vector<v1::Decision> Engine::Transition::Guard(const Site& site, state::Scope& scope) const {
+  std::vector<const v1::Decision*> raw;
+  for (const auto& r : scope.raw()) raw.push_back(&r.decision());
+  std::sort(raw.begin(), raw.end(), [](const v1::Decision* a, const v1::Decision* b) {
+    auto ka = std::make_tuple(a->occurred_at().seconds(), a->occurred_at().nanos(),
+                              std::cref(a->evidence_event_ids(0)), std::cref(a->pack()),
+                              std::cref(a->rule_id()), std::cref(a->counter()));
+    auto kb = std::make_tuple(b->occurred_at().seconds(), b->occurred_at().nanos(),
+                              std::cref(b->evidence_event_ids(0)), std::cref(b->pack()),
+                              std::cref(b->rule_id()), std::cref(b->counter()));
+    return ka < kb;
+  });
+  std::vector<v1::Decision> out;
+  int64_t deducted = 0;
+  for (const v1::Decision* r : raw) {
+    v1::Decision d = *r;
+    const std::string title = d.reason();
+    int64_t amount = d.amount_minor();
+    int64_t remaining = std::max<int64_t>(0, *site.monthly_deduction_cap - deducted);
+    if (amount > remaining) {
+      d.set_amount_minor(remaining);
+      d.set_capped(true);
+      d.set_capped_minor(amount - remaining);
+      d.set_guardrail("monthly_deduction_cap");
+    }
+    deducted += d.amount_minor();
+    d.set_penalty_id(DecisionId(d));
+    d.set_reason(Reason(d, title));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+void Engine::Transition::Settle(std::vector<v1::Decision>* out) {
+  std::vector<v1::Decision> issues;
+  auto reverse = [&](const v1::Decision& d) {
+    v1::Decision reversal = d;
+    reversal.set_kind(v1::REVERSAL);
+    reversal.set_reverses_penalty_id(d.penalty_id());
+    reversal.set_cause_event_id(*header_.event_id);
+    reversal.set_penalty_id("rev-" +
+                            Sha256Hex(d.penalty_id() + "\n" + *header_.event_id).substr(0, 32));
+    reversal.set_reason("Reverses " + d.penalty_id() + " after event " + *header_.event_id +
+                        " changed its evidence: " + d.reason());
+    out->push_back(std::move(reversal));
+  };
+  state::OccurrenceRecord now;
+  for (const auto& [key, before] : originals_) {
+    now.Clear();
+    std::optional<v1::Decision> after;
+    if (Load(key, &now) && now.has_issued()) after = now.issued();
+    std::string before_id = before ? before->penalty_id() : "";
+    std::string after_id = after ? after->penalty_id() : "";
+    if (before_id == after_id) continue;
+    if (before) reverse(*before);
+    if (after) issues.push_back(std::move(*after));
+  }
+  for (auto& [key, changes] : scope_changes_) {
+    const Site& site = *scope_sites_[key];
+    state::Scope scope;
+    Load(key, &scope);
+    auto* raws = scope.mutable_raw();
+    raws->erase(std::remove_if(raws->begin(), raws->end(),
+                               [&](const state::RawDecision& r) {
+                                 return changes.count(r.occurrence()) > 0;
+                               }),
+                raws->end());
+    for (auto& [occ, raw] : changes) {
+      if (!raw) continue;
+      state::RawDecision* r = scope.add_raw();
+      r->set_occurrence(occ);
+      *r->mutable_decision() = std::move(*raw);
+    }
+    std::vector<v1::Decision> next = Guard(site, scope);
+    std::set<std::string> next_ids, old_ids;
+    for (const auto& d : next) next_ids.insert(d.penalty_id());
+    for (const auto& d : scope.standing()) {
+      old_ids.insert(d.penalty_id());
+      if (!next_ids.count(d.penalty_id())) reverse(d);
+    }
+    for (const auto& d : next) {
+      if (!old_ids.count(d.penalty_id())) issues.push_back(d);
+    }
+    scope.clear_standing();
+    for (auto& d : next) *scope.add_standing() = std::move(d);
+    if (scope.raw().empty()) {
+      state_->Delete(key);
+    } else {
+      Store(key, scope);
+    }
+  }
+  for (auto& d : issues) out->push_back(std::move(d));
+}
+
+Engine::Engine(std::shared_ptr<const RuleSet> rules, StateStore* state)
+    : rules_(std::move(rules)), state_(state) {}
+
+ApplyResult Engine::Apply(const v1::Envelope& event, std::vector<v1::Decision>* out) {
+  Transition transition(*rules_, state_, event);
+  return transition.Run(out);
+}
+
+void Ledger::Add(const v1::Decision& decision) {
+  if (decision.kind() == v1::REVERSAL) {
+    ++reversed_;
+    standing_.erase(decision.reverses_penalty_id());
+  } else {
+    ++issued_;
+    standing_[decision.penalty_id()] = decision;
+  }
+}
+
+std::vector<v1::Decision> Ledger::Standing() const {
+  std::vector<v1::Decision> out;
+  out.reserve(standing_.size());
+  for (const auto& [id, d] : standing_) out.push_back(d);
+  std::sort(out.begin(), out.end(), [](const v1::Decision& a, const v1::Decision& b) {
+    return std::make_tuple(std::cref(a.employee_id()), a.occurred_at().seconds(),
+                           a.occurred_at().nanos(), std::cref(a.pack()), std::cref(a.rule_id()),
+                           std::cref(a.penalty_id())) <
+           std::make_tuple(std::cref(b.employee_id()), b.occurred_at().seconds(),
+                           b.occurred_at().nanos(), std::cref(b.pack()), std::cref(b.rule_id()),
+                           std::cref(b.penalty_id()));
+  });
+  return out;
+}
+
+}  // namespace demerit::core

@@ -1,0 +1,58 @@
+#pragma once
+
+// The engine's state in RocksDB. Writes are staged in a batch that reads see
+// (a WriteBatchWithIndex) and reach the database only on Commit(), so the
+// database always holds a state that was committed as a whole.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "demerit/core/state.h"
+#include "demerit/core/status.h"
+
+namespace demerit::store {
+
+struct RocksDbOptions {
+  // Block cache size for reads.
+  size_t block_cache_bytes = 256 << 20;
+  // Memtable size before a flush.
+  size_t write_buffer_bytes = 64 << 20;
+  // Fewer fsyncs: the processor's durability comes from the changelog.
+  bool sync_writes = false;
+};
+
+class RocksDbStateStore final : public core::StateStore {
+ public:
+  // Opens (creating if needed) the database in `dir`.
+  static core::StatusOr<std::unique_ptr<RocksDbStateStore>> Open(const std::string& dir,
+                                                                 const RocksDbOptions& options);
+  ~RocksDbStateStore() override;
+
+  bool Get(std::string_view key, std::string* value) override;
+  void Put(std::string_view key, std::string_view value) override;
+  void Delete(std::string_view key) override;
+  void Scan(std::string_view begin, std::string_view end, const core::ScanVisitor& visit) override;
+  void ScanReverse(std::string_view begin, std::string_view end,
+                   const core::ScanVisitor& visit) override;
+
+  // Writes the staged batch to the database.
+  core::Status Commit();
+  // Drops the staged batch.
+  void Discard();
+  // Number of staged writes.
+  size_t staged() const;
+  // The first read error seen since the last Commit() (RocksDB reads do not
+  // fail in normal operation; a failure here is a broken disk or database).
+  const core::Status& read_status() const { return read_status_; }
+  // Approximate bytes on disk.
+  uint64_t ApproximateSize() const;
+
+ private:
+  struct Impl;
+  explicit RocksDbStateStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  core::Status read_status_;
+};
+
+}  // namespace demerit::store

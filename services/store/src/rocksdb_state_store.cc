@@ -1,0 +1,128 @@
+#include "demerit/store/rocksdb_state_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+namespace demerit::store {
+
+struct RocksDbStateStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+  rocksdb::ReadOptions read_options;
+  rocksdb::WriteOptions write_options;
+};
+
+RocksDbStateStore::RocksDbStateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksDbStateStore::~RocksDbStateStore() = default;
+
+core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
+    const std::string& dir, const RocksDbOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &db);
+  if (!s.ok()) {
+    return core::Status::Error("cannot open state directory " + dir + ": " + s.ToString() +
+                               " (Hint: a writable directory that no other process is using)");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->db.reset(db);
+  impl->write_options.sync = options.sync_writes;
+  impl->write_options.disableWAL = false;
+  return std::unique_ptr<RocksDbStateStore>(new RocksDbStateStore(std::move(impl)));
+}
+
+bool RocksDbStateStore::Get(std::string_view key, std::string* value) {
+  rocksdb::Status s = impl_->batch.GetFromBatchAndDB(impl_->db.get(), impl_->read_options,
+                                                    rocksdb::Slice(key.data(), key.size()), value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) {
+    if (read_status_.ok()) read_status_ = core::Status::Error("state read failed: " + s.ToString());
+    return false;
+  }
+  return true;
+}
+
+void RocksDbStateStore::Put(std::string_view key, std::string_view value) {
+  impl_->batch.Put(rocksdb::Slice(key.data(), key.size()),
+                   rocksdb::Slice(value.data(), value.size()));
+}
+
+void RocksDbStateStore::Delete(std::string_view key) {
+  impl_->batch.Delete(rocksdb::Slice(key.data(), key.size()));
+}
+
+void RocksDbStateStore::Scan(std::string_view begin, std::string_view end,
+                             const core::ScanVisitor& visit) {
+  rocksdb::ReadOptions options = impl_->read_options;
+  rocksdb::Slice upper(end.data(), end.size());
+  options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> base(impl_->db->NewIterator(options));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->batch.NewIteratorWithBase(base.release()));
+  for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.compare(upper) >= 0) break;
+    rocksdb::Slice v = it->value();
+    if (!visit(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok() && read_status_.ok()) {
+    read_status_ = core::Status::Error("state scan failed: " + it->status().ToString());
+  }
+}
+
+void RocksDbStateStore::ScanReverse(std::string_view begin, std::string_view end,
+                                    const core::ScanVisitor& visit) {
+  rocksdb::ReadOptions options = impl_->read_options;
+  rocksdb::Slice lower(begin.data(), begin.size());
+  rocksdb::Slice upper(end.data(), end.size());
+  options.iterate_lower_bound = &lower;
+  options.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> base(impl_->db->NewIterator(options));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->batch.NewIteratorWithBase(base.release()));
+  it->SeekForPrev(upper);
+  for (; it->Valid(); it->Prev()) {
+    rocksdb::Slice k = it->key();
+    if (k.compare(upper) >= 0) continue;
+    if (k.compare(lower) < 0) break;
+    rocksdb::Slice v = it->value();
+    if (!visit(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
+  }
+  if (!it->status().ok() && read_status_.ok()) {
+    read_status_ = core::Status::Error("state scan failed: " + it->status().ToString());
+  }
+}
+
+core::Status RocksDbStateStore::Commit() {
+  if (!read_status_.ok()) return read_status_;
+  if (impl_->batch.GetWriteBatch()->Count() > 0) {
+    rocksdb::Status s = impl_->db->Write(impl_->write_options, impl_->batch.GetWriteBatch());
+    if (!s.ok()) return core::Status::Error("state write failed: " + s.ToString());
+  }
+  impl_->batch.Clear();
+  return core::Status::Ok();
+}
+
+void RocksDbStateStore::Discard() {
+  impl_->batch.Clear();
+  read_status_ = core::Status::Ok();
+}
+
+size_t RocksDbStateStore::staged() const { return impl_->batch.GetWriteBatch()->Count(); }
+
+uint64_t RocksDbStateStore::ApproximateSize() const {
+  uint64_t size = 0;
+  impl_->db->GetIntProperty("rocksdb.total-sst-files-size", &size);
+  uint64_t mem = 0;
+  impl_->db->GetIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
+  return size + mem;
+}
+
+}  // namespace demerit::store

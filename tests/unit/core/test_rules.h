@@ -1,0 +1,19 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "demerit/core/rules.h"
+
+namespace demerit::testing {
+
+// The shipped rule set (rules/ of the source tree), compiled once.
+std::shared_ptr<const core::RuleSet> ShippedRules();
+
+// Compiles a rule set from text: sites.yaml and one pack file named
+// packs/<pack>.yaml. Returns the error text on failure.
+core::StatusOr<std::shared_ptr<const core::RuleSet>> CompileText(const std::string& sites,
+                                                                 const std::string& pack_name,
+                                                                 const std::string& pack);
+
+}  // namespace demerit::testing
