@@ -1,2 +1,99 @@
+// Google Benchmark of the core: Engine::Apply on a generated workload, with
+// the in-memory store and with RocksDB state. Prints events per second.
+//   build/tests/core_bench [--benchmark_filter=...]
+
 #include <benchmark/benchmark.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "commands.h"
+#include "demerit/core/engine.h"
+#include "demerit/store/rocksdb_state_store.h"
+#include "../unit/core/test_rules.h"
+
+namespace demerit {
+namespace {
+
+const std::vector<v1::Envelope>& Workload() {
+  static const std::vector<v1::Envelope> events = [] {
+    cli::GenOptions options;
+    options.employees = 500;
+    options.days = 30;
+    options.seed = 42;
+    auto e = cli::GenerateEvents(options, *testing::ShippedRules());
+    if (!e.ok()) throw std::runtime_error(e.status().message());
+    return std::move(*e);
+  }();
+  return events;
+}
+
+void BM_ApplyMemoryState(benchmark::State& st) {
+  const auto& events = Workload();
+  int64_t applied = 0;
+  for (auto _ : st) {
+    core::MemoryStateStore state;
+    core::Engine engine(testing::ShippedRules(), &state);
+    std::vector<v1::Decision> out;
+    for (const auto& e : events) {
+      out.clear();
+      engine.Apply(e, &out);
+      benchmark::DoNotOptimize(out.data());
+    }
+    applied += static_cast<int64_t>(events.size());
+  }
+  st.SetItemsProcessed(applied);
+  st.counters["events"] = static_cast<double>(events.size());
+}
+BENCHMARK(BM_ApplyMemoryState)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_ApplyRocksDbState(benchmark::State& st) {
+  const auto& events = Workload();
+  int64_t applied = 0;
+  for (auto _ : st) {
+    st.PauseTiming();
+    std::string dir = (std::filesystem::temp_directory_path() / "demerit-bench-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) st.SkipWithError("mkdtemp failed");
+    auto store = store::RocksDbStateStore::Open(dir, store::RocksDbOptions{});
+    if (!store.ok()) st.SkipWithError(store.status().message().c_str());
+    core::Engine engine(testing::ShippedRules(), store->get());
+    std::vector<v1::Decision> out;
+    st.ResumeTiming();
+    size_t n = 0;
+    for (const auto& e : events) {
+      out.clear();
+      engine.Apply(e, &out);
+      benchmark::DoNotOptimize(out.data());
+      if (++n % 2048 == 0) (void)(*store)->Commit();
+    }
+    (void)(*store)->Commit();
+    applied += static_cast<int64_t>(events.size());
+    st.PauseTiming();
+    store->reset();
+    std::filesystem::remove_all(dir);
+    st.ResumeTiming();
+  }
+  st.SetItemsProcessed(applied);
+}
+BENCHMARK(BM_ApplyRocksDbState)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_ParseEventJson(benchmark::State& st) {
+  std::string line = core::EventToJson(Workload()[7]);
+  v1::Envelope e;
+  for (auto _ : st) benchmark::DoNotOptimize(core::ParseEventJson(line, &e));
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_ParseEventJson);
+
+void BM_ParseEventBinary(benchmark::State& st) {
+  std::string bytes = Workload()[7].SerializeAsString();
+  v1::Envelope e;
+  for (auto _ : st) benchmark::DoNotOptimize(core::ParseEventBinary(bytes, &e));
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_ParseEventBinary);
+
+}  // namespace
+}  // namespace demerit
+
 BENCHMARK_MAIN();

@@ -105,27 +105,14 @@ const Message* Payload(const v1::Envelope& e) {
 
 }  // namespace
 
-std::optional<Rejection> ParseEventJson(std::string_view line, v1::Envelope* out) {
-  out->Clear();
-  // The envelope's keys: exactly one payload. Checked here because the JSON
-  // parser lets a later oneof member replace an earlier one.
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(line.data(), line.size()), out, options);
-  if (!status.ok()) {
-    std::string msg(status.message());
-    return Rejection{v1::UNPARSEABLE, "not a valid event: " + msg};
-  }
-  if (out->payload_case() == v1::Envelope::PAYLOAD_NOT_SET) {
-    return Rejection{v1::UNPARSEABLE,
-                     "no payload (Hint: one of attendance, call, visit, callback, observation)"};
-  }
-  // Count payload keys at the top level of the object.
+namespace {
+
+// Counts the payload keys at the top level of a JSON object. The protobuf
+// parser reports a second oneof member too, but less clearly.
+int CountPayloadKeys(std::string_view line) {
   int depth = 0, payloads = 0;
-  bool in_string = false;
+  bool in_string = false, reading_key = false, expect_key = false;
   std::string key;
-  bool reading_key = false, expect_key = false;
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (in_string) {
@@ -171,10 +158,53 @@ std::optional<Rejection> ParseEventJson(std::string_view line, v1::Envelope* out
         break;
     }
   }
-  if (payloads > 1) {
+  return payloads;
+}
+
+// The parser's message on one line, with the allowed values of an enum.
+std::string CleanParseError(std::string message) {
+  size_t nl = message.find('\n');
+  if (nl != std::string::npos) message.resize(nl);
+  while (!message.empty() && (message.back() == ' ' || message.back() == '.')) message.pop_back();
+  static const std::string kMarker = "for type type.googleapis.com/";
+  size_t at = message.find(kMarker);
+  if (at != std::string::npos) {
+    std::string type = message.substr(at + kMarker.size());
+    message.resize(at);
+    while (!message.empty() && message.back() == ' ') message.pop_back();
+    const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+    if (const auto* e = pool->FindEnumTypeByName(type)) {
+      std::string names;
+      for (int i = 0; i < e->value_count(); ++i) {
+        if (e->value(i)->number() == 0) continue;
+        names += (names.empty() ? "" : ", ") + e->value(i)->name();
+      }
+      message += " (Hint: " + names + ")";
+    }
+  }
+  return message;
+}
+
+}  // namespace
+
+std::optional<Rejection> ParseEventJson(std::string_view line, v1::Envelope* out) {
+  out->Clear();
+  if (CountPayloadKeys(line) > 1) {
     return Rejection{v1::UNPARSEABLE,
                      "more than one payload (Hint: a line holds exactly one of attendance, call, "
                      "visit, callback, observation)"};
+  }
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(line.data(), line.size()), out, options);
+  if (!status.ok()) {
+    return Rejection{v1::UNPARSEABLE,
+                     "not a valid event: " + CleanParseError(std::string(status.message()))};
+  }
+  if (out->payload_case() == v1::Envelope::PAYLOAD_NOT_SET) {
+    return Rejection{v1::UNPARSEABLE,
+                     "no payload (Hint: one of attendance, call, visit, callback, observation)"};
   }
   return std::nullopt;
 }
@@ -240,7 +270,8 @@ std::optional<Rejection> ParseDecisionJson(std::string_view line, v1::Decision* 
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(line.data(), line.size()), out);
   if (!status.ok()) {
-    return Rejection{v1::UNPARSEABLE, "not a valid decision: " + std::string(status.message())};
+    return Rejection{v1::UNPARSEABLE,
+                     "not a valid decision: " + CleanParseError(std::string(status.message()))};
   }
   return std::nullopt;
 }

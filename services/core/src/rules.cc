@@ -281,7 +281,7 @@ void RuleCompiler::CompileSites(const SourceFile& source) {
     auto zone = Zone::Find(zone_name);
     if (!zone.ok()) {
       Error(node["time_zone"], zone.status().message());
-      continue;
+      zone = Zone::Find("UTC");  // to go on checking the rest of the site
     }
     PendingSite pending{Site(id, *zone), node["packs"], file_};
     Site& site = pending.site;

@@ -239,7 +239,7 @@ const std::vector<LineCase>& LineCases() {
 
 TEST(EventJsonTest, Table) {
   auto rules = ShippedRules();
-  for (const LineCase& c : LineCases()) {
+  auto check = [&](const LineCase& c) {
     SCOPED_TRACE(c.name);
     v1::Envelope event;
     auto parsed = ParseEventJson(c.line, &event);
@@ -250,7 +250,7 @@ TEST(EventJsonTest, Table) {
       }
       EXPECT_EQ(v1::DeadLetterReason_Name(parsed->reason), v1::DeadLetterReason_Name(c.reason));
       EXPECT_TRUE(DetailMatches(parsed->detail, c.detail)) << parsed->detail;
-      continue;
+      return;
     }
     ASSERT_FALSE(parsed.has_value()) << parsed->detail;
     auto valid = ValidateEvent(event, *rules);
@@ -261,7 +261,8 @@ TEST(EventJsonTest, Table) {
     } else {
       EXPECT_FALSE(valid.has_value()) << valid->detail;
     }
-  }
+  };
+  for (const LineCase& c : LineCases()) check(c);
 }
 
 TEST(EventJsonTest, GoodLinesCarryTheirFields) {
@@ -282,7 +283,7 @@ TEST(EventJsonTest, GoodLinesCarryTheirFields) {
       {"observation_ok", v1::Envelope::kObservation, Stream::kObservations, "o1",
        "2026-11-02T01:05:00Z"},
   };
-  for (const Case& c : cases) {
+  auto check = [&](const Case& c) {
     SCOPED_TRACE(c.name);
     const LineCase* line = nullptr;
     for (const LineCase& l : LineCases()) {
@@ -299,7 +300,8 @@ TEST(EventJsonTest, GoodLinesCarryTheirFields) {
     EXPECT_EQ(*h.event_id, c.event_id);
     EXPECT_EQ(*h.employee_id, "e1");
     EXPECT_EQ(FormatRfc3339(h.occurred_at), c.occurred_at);
-  }
+  };
+  for (const Case& c : cases) check(c);
   // Spot checks of payload values.
   v1::Envelope event;
   ASSERT_FALSE(ParseEventJson(LineCases()[1].line, &event).has_value());
@@ -325,8 +327,8 @@ TEST(EventJsonTest, ParseClearsThePreviousEvent) {
 
 TEST(EventJsonTest, EventToJsonRoundTrips) {
   auto rules = ShippedRules();
-  for (const LineCase& c : LineCases()) {
-    if (c.stage != Stage::kAccepted) continue;
+  auto check = [&](const LineCase& c) {
+    if (c.stage != Stage::kAccepted) return;
     SCOPED_TRACE(c.name);
     v1::Envelope event;
     ASSERT_FALSE(ParseEventJson(c.line, &event).has_value());
@@ -337,7 +339,8 @@ TEST(EventJsonTest, EventToJsonRoundTrips) {
     auto again = ParseEventJson(json, &back);
     ASSERT_FALSE(again.has_value()) << again->detail << "\n" << json;
     EXPECT_TRUE(MessageDifferencer::Equals(event, back)) << json;
-  }
+  };
+  for (const LineCase& c : LineCases()) check(c);
 }
 
 // ---------------------------------------------------------------------------
@@ -427,7 +430,7 @@ TEST(EventBinaryTest, Table) {
       {"negative_nanos", negative_nanos.SerializeAsString(), Stage::kValidate, v1::INVALID,
        "occurred_at"},
   };
-  for (const Case& c : cases) {
+  auto check = [&](const Case& c) {
     SCOPED_TRACE(c.name);
     v1::Envelope event;
     auto parsed = ParseEventBinary(c.bytes, &event);
@@ -435,7 +438,7 @@ TEST(EventBinaryTest, Table) {
       ASSERT_TRUE(parsed.has_value()) << event.ShortDebugString();
       EXPECT_EQ(v1::DeadLetterReason_Name(parsed->reason), v1::DeadLetterReason_Name(c.reason));
       EXPECT_TRUE(DetailMatches(parsed->detail, c.detail)) << parsed->detail;
-      continue;
+      return;
     }
     ASSERT_FALSE(parsed.has_value()) << parsed->detail;
     auto valid_result = ValidateEvent(event, *rules);
@@ -448,7 +451,8 @@ TEST(EventBinaryTest, Table) {
       EXPECT_FALSE(valid_result.has_value()) << valid_result->detail;
       EXPECT_TRUE(MessageDifferencer::Equals(event, ValidAttendance()));
     }
-  }
+  };
+  for (const Case& c : cases) check(c);
 }
 
 TEST(EventBinaryTest, ValidateRejectsAnEnvelopeWithoutPayload) {
@@ -512,7 +516,7 @@ TEST(DecisionJsonTest, PrintsEveryFieldWithProtoNames) {
         "\"capped_minor\":\"0\"", "\"evidence_event_ids\":[]", "\"guardrail\":\"\"",
         "\"counter\":\"\"", "\"window\":\"\""}},
   };
-  for (const auto& c : cases) {
+  auto check = [&](const auto& c) {
     SCOPED_TRACE(c.name);
     std::string json = DecisionToJson(c.decision);
     EXPECT_EQ(json.find('\n'), std::string::npos) << json;
@@ -536,7 +540,8 @@ TEST(DecisionJsonTest, PrintsEveryFieldWithProtoNames) {
     auto r = ParseDecisionJson(json, &back);
     ASSERT_FALSE(r.has_value()) << r->detail;
     EXPECT_TRUE(MessageDifferencer::Equals(back, c.decision)) << back.ShortDebugString();
-  }
+  };
+  for (const auto& c : cases) check(c);
 }
 
 TEST(DecisionJsonTest, ParseRejectsBadLines) {
@@ -551,14 +556,15 @@ TEST(DecisionJsonTest, ParseRejectsBadLines) {
       {R"({"kind":"PARDON"})", "not a valid decision"},
       {R"({"amount_minor":"lots"})", "not a valid decision"},
   };
-  for (const auto& c : cases) {
+  auto check = [&](const auto& c) {
     SCOPED_TRACE(c.line);
     v1::Decision d = SampleDecision();
     auto r = ParseDecisionJson(c.line, &d);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->reason, v1::UNPARSEABLE);
     EXPECT_NE(r->detail.find(c.detail), std::string::npos) << r->detail;
-  }
+  };
+  for (const auto& c : cases) check(c);
   // Int64 may be written as a number or a string.
   v1::Decision d;
   ASSERT_FALSE(ParseDecisionJson(R"({"amount_minor":2500,"capped_minor":"7"})", &d).has_value());

@@ -1,1 +1,351 @@
+// Table-driven tests of the engine's invariants on small inline rule sets.
+
+#include "demerit/core/engine.h"
+
 #include <gtest/gtest.h>
+
+#include "demerit/core/codec.h"
+#include "test_rules.h"
+
+namespace demerit::core {
+namespace {
+
+using testing::CompileText;
+
+constexpr const char* kSites = R"(
+sites:
+  - id: sh
+    time_zone: Asia/Shanghai
+    currency: CNY
+    packs: [p]
+  - id: capped
+    time_zone: Asia/Shanghai
+    currency: CNY
+    packs: [p]
+    guardrails: {monthly_deduction_cap: 2500}
+  - id: nofines
+    time_zone: Europe/Paris
+    currency: CNY
+    packs: [p]
+    guardrails: {fines_allowed: false}
+  - id: chicago
+    time_zone: America/Chicago
+    currency: CNY
+    packs: [p]
+)";
+
+constexpr const char* kPack = R"(
+pack: p
+title: test pack
+rules:
+  - id: late
+    title: Late
+    clause: "c1"
+    stream: attendance
+    when: {kind: CLOCK_IN, late_seconds: {gt: 0}}
+    window: month
+    ladder:
+      - {amount: {CNY: 1000}}
+      - {amount: {CNY: 2000}}
+      - {amount: {CNY: 3000}, action: NOTICE}
+  - id: missing
+    title: Missing clock-out
+    clause: "c2"
+    stream: attendance
+    when: {kind: CLOCK_IN, scheduled: true}
+    absence: {of: {kind: CLOCK_OUT}, deadline: shift_end, grace: 4h}
+    window: none
+    ladder: [{action: WARNING}]
+  - id: gaming
+    title: Gaming
+    clause: "c3"
+    effective_from: 2020-01-01
+    stream: observations
+    when: {code: ONLINE_GAMING}
+    window: {rolling_days: 7}
+    ladder: [skip, {amount: {CNY: 500}}]
+  - id: gaming
+    title: Gaming
+    clause: "c3"
+    effective_from: 2026-11-15
+    stream: observations
+    when: {code: ONLINE_GAMING}
+    window: {rolling_days: 7}
+    ladder: [skip, {amount: {CNY: 700}}]
+  - id: slippers
+    title: Slippers
+    clause: "c4"
+    stream: observations
+    when: {code: SLIPPERS}
+    window: week
+    ladder: [{amount: {CNY: 100}}]
+)";
+
+std::shared_ptr<const RuleSet> Rules() {
+  static auto rules = [] {
+    auto r = CompileText(kSites, "p", kPack);
+    if (!r.ok()) throw std::runtime_error(r.status().message());
+    return *r;
+  }();
+  return rules;
+}
+
+v1::Envelope Event(const std::string& json) {
+  v1::Envelope e;
+  auto bad = ParseEventJson(json, &e);
+  if (bad) throw std::runtime_error(bad->detail + ": " + json);
+  return e;
+}
+
+std::string Punch(const std::string& id, const std::string& at, const std::string& kind,
+                  const std::string& site = "sh", const std::string& extra = "") {
+  return R"({"attendance":{"event_id":")" + id + R"(","site_id":")" + site +
+         R"(","employee_id":"e1","occurred_at":")" + at + R"(","kind":")" + kind + "\"" + extra +
+         "}}";
+}
+
+std::string Observation(const std::string& id, const std::string& at, const std::string& code,
+                        const std::string& extra = "") {
+  return R"({"observation":{"event_id":")" + id +
+         R"(","site_id":"sh","employee_id":"e1","occurred_at":")" + at + R"(","code":")" + code +
+         "\"" + extra + "}}";
+}
+
+// Shift 09:00-18:00 local on 2026-11-02: ends 10:00Z, deadline 14:00Z.
+const std::string kScheduled = R"(,"scheduled_at":"2026-11-02T01:00:00Z")";
+
+// A compact form of a decision for comparisons: KIND rule trigger #rank amount action.
+std::string Brief(const v1::Decision& d) {
+  std::string s = (d.kind() == v1::REVERSAL ? "REV " : "ISS ") + d.rule_id() + " " +
+                  d.evidence_event_ids(0) + " #" + std::to_string(d.occurrence()) + " " +
+                  std::to_string(d.amount_minor());
+  if (d.action() != v1::NONE) s += " " + v1::Action_Name(d.action());
+  if (d.capped()) s += " capped " + std::to_string(d.capped_minor()) + " " + d.guardrail();
+  return s;
+}
+
+struct Step {
+  std::string event;
+  std::vector<std::string> expect;  // Brief() of the decisions emitted, in order
+};
+
+struct Case {
+  const char* name;
+  std::vector<Step> steps;
+};
+
+class EngineCases : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EngineCases, EmitsExactlyTheChanges) {
+  MemoryStateStore state;
+  Engine engine(Rules(), &state);
+  int i = 0;
+  for (const Step& step : GetParam().steps) {
+    std::vector<v1::Decision> out;
+    ApplyResult r = engine.Apply(Event(step.event), &out);
+    ASSERT_NE(r.outcome, ApplyResult::Outcome::kRejected) << r.rejection.detail;
+    std::vector<std::string> got;
+    for (const auto& d : out) got.push_back(Brief(d));
+    EXPECT_EQ(got, step.expect) << "step " << i;
+    ++i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Engine, EngineCases,
+    ::testing::Values(
+        Case{"in_order_ladder",
+             {{Punch("a1", "2026-11-02T01:00:01Z", "CLOCK_IN"), {"ISS late a1 #1 1000"}},
+              {Punch("a2", "2026-11-03T01:10:00Z", "CLOCK_IN"), {"ISS late a2 #2 2000"}},
+              {Punch("a3", "2026-11-04T01:10:00Z", "CLOCK_IN"), {"ISS late a3 #3 3000 NOTICE"}},
+              {Punch("a4", "2026-11-05T01:10:00Z", "CLOCK_IN"), {"ISS late a4 #4 3000 NOTICE"}}}},
+        Case{"late_event_reranks",
+             {{Punch("a2", "2026-11-03T01:10:00Z", "CLOCK_IN"), {"ISS late a2 #1 1000"}},
+              {Punch("a3", "2026-11-04T01:10:00Z", "CLOCK_IN"), {"ISS late a3 #2 2000"}},
+              {Punch("a1", "2026-11-02T01:10:00Z", "CLOCK_IN"),
+               {"REV late a2 #1 1000", "REV late a3 #2 2000", "ISS late a1 #1 1000",
+                "ISS late a2 #2 2000", "ISS late a3 #3 3000 NOTICE"}}}},
+        Case{"same_time_ranks_by_event_id",
+             {{Punch("b", "2026-11-03T01:10:00Z", "CLOCK_IN"), {"ISS late b #1 1000"}},
+              {Punch("a", "2026-11-03T01:10:00Z", "CLOCK_IN"),
+               {"REV late b #1 1000", "ISS late a #1 1000", "ISS late b #2 2000"}}}},
+        Case{"on_time_and_duplicate",
+             {{Punch("a1", "2026-11-02T01:00:00Z", "CLOCK_IN"), {}},
+              {Punch("a2", "2026-11-03T01:05:00Z", "CLOCK_IN"), {"ISS late a2 #1 1000"}},
+              {Punch("a2", "2026-11-03T01:05:00Z", "CLOCK_IN"), {}}}},
+        Case{"void_correction_withdraws_and_reranks",
+             {{Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN"), {"ISS late a1 #1 1000"}},
+              {Punch("a2", "2026-11-03T01:05:00Z", "CLOCK_IN"), {"ISS late a2 #2 2000"}},
+              {Punch("v1", "2026-11-02T01:05:00Z", "CLOCK_IN", "sh",
+                     R"(,"supersedes_event_id":"a1","void":true)"),
+               {"REV late a1 #1 1000", "REV late a2 #2 2000", "ISS late a2 #1 1000"}}}},
+        Case{"correction_before_its_target_wins",
+             {{Punch("fix", "2026-11-02T00:59:00Z", "CLOCK_IN", "sh",
+                     R"(,"supersedes_event_id":"a1")"),
+               {}},
+              {Punch("a1", "2026-11-02T01:30:00Z", "CLOCK_IN"), {}},
+              {Punch("a1", "2026-11-02T01:30:00Z", "CLOCK_IN"), {}}}},
+        Case{"missing_clock_out_timer_and_late_evidence",
+             {{Punch("in", "2026-11-02T01:00:00Z", "CLOCK_IN", "sh", kScheduled), {}},
+              // 21:59 local: before 18:00 + 4 h, nothing yet.
+              {Observation("o1", "2026-11-02T13:59:00Z", "UNIFORM_MISSING"), {}},
+              // Next morning: stream time passed the deadline.
+              {Punch("in2", "2026-11-03T01:00:00Z", "CLOCK_IN"), {"ISS missing in #1 0 WARNING"}},
+              // The clock-out of the first day arrives late: the warning is reversed.
+              {Punch("out", "2026-11-02T10:00:00Z", "CLOCK_OUT"),
+               {"REV missing in #1 0 WARNING"}}}},
+        Case{"clock_out_after_deadline_does_not_close",
+             {{Punch("in", "2026-11-02T01:00:00Z", "CLOCK_IN", "sh", kScheduled), {}},
+              {Punch("out", "2026-11-02T14:30:00Z", "CLOCK_OUT"), {"ISS missing in #1 0 WARNING"}}}},
+        Case{"monthly_cap_in_ranking_order",
+             {{Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN", "capped"), {"ISS late a1 #1 1000"}},
+              {Punch("a2", "2026-11-03T01:05:00Z", "CLOCK_IN", "capped"),
+               {"ISS late a2 #2 1500 capped 500 monthly_deduction_cap"}},
+              {Punch("a3", "2026-11-04T01:05:00Z", "CLOCK_IN", "capped"),
+               {"ISS late a3 #3 0 NOTICE capped 3000 monthly_deduction_cap"}},
+              // December starts a new cap.
+              // 2026-11-30T17:05Z is 01:05 on December 1st local: early, not late.
+              {Punch("a4", "2026-11-30T17:05:00Z", "CLOCK_IN", "capped"), {}},
+              {Punch("a5", "2026-12-01T01:05:00Z", "CLOCK_IN", "capped"), {"ISS late a5 #1 1000"}}}},
+        Case{"cap_reallocated_when_an_earlier_fine_arrives",
+             {{Punch("a2", "2026-11-03T01:05:00Z", "CLOCK_IN", "capped"), {"ISS late a2 #1 1000"}},
+              {Punch("a3", "2026-11-04T01:05:00Z", "CLOCK_IN", "capped"),
+               {"ISS late a3 #2 1500 capped 500 monthly_deduction_cap"}},
+              {Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN", "capped"),
+               {"REV late a2 #1 1000", "REV late a3 #2 1500 capped 500 monthly_deduction_cap",
+                "ISS late a1 #1 1000", "ISS late a2 #2 1500 capped 500 monthly_deduction_cap",
+                "ISS late a3 #3 0 NOTICE capped 3000 monthly_deduction_cap"}}}},
+        Case{"fines_not_allowed",
+             {{Punch("a1", "2026-11-02T08:05:00Z", "CLOCK_IN", "nofines"),
+               {"ISS late a1 #1 0 WARNING capped 1000 fines_allowed"}},
+              {Punch("a2", "2026-11-03T08:05:00Z", "CLOCK_IN", "nofines"),
+               {"ISS late a2 #2 0 WARNING capped 2000 fines_allowed"}},
+              {Punch("a3", "2026-11-04T08:05:00Z", "CLOCK_IN", "nofines"),
+               {"ISS late a3 #3 0 NOTICE capped 3000 fines_allowed"}}}},
+        Case{"daylight_saving_chicago",
+             // 2026-03-06 is CST (UTC-6): 14:30Z is 08:30, on time.
+             {{Punch("w", "2026-03-06T14:30:00Z", "CLOCK_IN", "chicago"), {}},
+              // 2026-03-09 is CDT (UTC-5): 14:30Z is 09:30, late.
+              {Punch("s", "2026-03-09T14:30:00Z", "CLOCK_IN", "chicago"), {"ISS late s #1 1000"}}}},
+        Case{"rolling_window_second_within_seven_days",
+             {{Observation("g1", "2026-11-01T02:00:00Z", "ONLINE_GAMING"), {}},
+              {Observation("g2", "2026-11-07T02:00:00Z", "ONLINE_GAMING"), {"ISS gaming g2 #2 500"}},
+              // 8 days after g2: alone in its window again.
+              {Observation("g3", "2026-11-15T03:00:00Z", "ONLINE_GAMING"), {}},
+              // Arrives late, between g2 and g3: 2nd in its window (g1 is 9 days before);
+              // g3 becomes 2nd in its own, under the version in force from 2026-11-15 (700).
+              {Observation("g4", "2026-11-10T02:00:00Z", "ONLINE_GAMING"),
+               {"ISS gaming g4 #2 500", "ISS gaming g3 #2 700"}},
+              // Withdrawing g2 leaves g4 alone in its window.
+              {Observation("v2", "2026-11-07T02:00:00Z", "ONLINE_GAMING",
+                           R"(,"supersedes_event_id":"g2","void":true)"),
+               {"REV gaming g2 #2 500", "REV gaming g4 #2 500"}}}},
+        Case{"iso_week_windows",
+             // Sunday 2026-11-08 and Monday 2026-11-09 local are different ISO weeks.
+             {{Observation("s1", "2026-11-08T03:00:00Z", "SLIPPERS"), {"ISS slippers s1 #1 100"}},
+              {Observation("s2", "2026-11-09T03:00:00Z", "SLIPPERS"), {"ISS slippers s2 #1 100"}},
+              {Observation("s3", "2026-11-10T03:00:00Z", "SLIPPERS"), {"ISS slippers s3 #2 100"}}}}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+TEST(Engine, RejectsWhatValidationRejects) {
+  MemoryStateStore state;
+  Engine engine(Rules(), &state);
+  struct Bad {
+    std::string json;
+    v1::DeadLetterReason reason;
+  };
+  std::vector<Bad> bad = {
+      {Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN", "nowhere"), v1::UNKNOWN_SITE},
+      {Punch("", "2026-11-02T01:05:00Z", "CLOCK_IN"), v1::INVALID},
+      {Punch("a1", "1990-11-02T01:05:00Z", "CLOCK_IN"), v1::INVALID},
+  };
+  for (const auto& b : bad) {
+    std::vector<v1::Decision> out;
+    ApplyResult r = engine.Apply(Event(b.json), &out);
+    EXPECT_EQ(r.outcome, ApplyResult::Outcome::kRejected) << b.json;
+    EXPECT_EQ(r.rejection.reason, b.reason) << b.json;
+    EXPECT_TRUE(out.empty());
+  }
+  EXPECT_EQ(state.size(), 0u) << "a rejected event leaves no state";
+}
+
+TEST(Engine, DecisionsCarryTheirContext) {
+  MemoryStateStore state;
+  Engine engine(Rules(), &state);
+  std::vector<v1::Decision> out;
+  engine.Apply(Event(Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN")), &out);
+  engine.Apply(Event(Punch("a2", "2026-11-03T01:05:00Z", "CLOCK_IN")), &out);
+  ASSERT_EQ(out.size(), 2u);
+  const v1::Decision& d = out[1];
+  EXPECT_EQ(d.kind(), v1::ISSUE);
+  EXPECT_EQ(d.site_id(), "sh");
+  EXPECT_EQ(d.employee_id(), "e1");
+  EXPECT_EQ(d.pack(), "p");
+  EXPECT_EQ(d.window(), "2026-11");
+  EXPECT_EQ(d.currency(), "CNY");
+  EXPECT_EQ(d.clause(), "c1");
+  EXPECT_EQ(d.counter(), "p/late");
+  EXPECT_EQ(d.step(), 2);
+  EXPECT_EQ(d.rule_version().size(), 12u);
+  EXPECT_EQ(std::vector<std::string>(d.evidence_event_ids().begin(), d.evidence_event_ids().end()),
+            (std::vector<std::string>{"a2", "a1"}));
+  EXPECT_EQ(d.occurred_at().seconds(), 1793667900);  // 2026-11-03T01:05:00Z
+  EXPECT_EQ(d.penalty_id().substr(0, 4), "pen-");
+  EXPECT_NE(d.reason().find("20.00 CNY"), std::string::npos) << d.reason();
+}
+
+TEST(Engine, IdsAreAFunctionOfContentAndReversalIdsOfTheirCause) {
+  auto run = [](const std::vector<std::string>& events) {
+    MemoryStateStore state;
+    Engine engine(Rules(), &state);
+    std::vector<v1::Decision> out;
+    for (const auto& e : events) engine.Apply(Event(e), &out);
+    return out;
+  };
+  auto a = run({Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN"),
+                Punch("a0", "2026-11-01T01:05:00Z", "CLOCK_IN")});
+  auto b = run({Punch("a0", "2026-11-01T01:05:00Z", "CLOCK_IN"),
+                Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN")});
+  // a: ISS a1#1, REV a1#1, ISS a0#1, ISS a1#2.  b: ISS a0#1, ISS a1#2.
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(a[2].penalty_id(), b[0].penalty_id());
+  EXPECT_EQ(a[3].penalty_id(), b[1].penalty_id());
+  EXPECT_NE(a[0].penalty_id(), a[3].penalty_id()) << "rank 1 and rank 2 are different decisions";
+  EXPECT_EQ(a[1].reverses_penalty_id(), a[0].penalty_id());
+  EXPECT_EQ(a[1].cause_event_id(), "a0");
+  EXPECT_EQ(a[1].penalty_id().substr(0, 4), "rev-");
+}
+
+TEST(Ledger, StandingIsIssuesMinusReversals) {
+  Ledger ledger;
+  v1::Decision i1, i2, r1;
+  i1.set_kind(v1::ISSUE);
+  i1.set_penalty_id("p1");
+  i1.set_employee_id("b");
+  i2.set_kind(v1::ISSUE);
+  i2.set_penalty_id("p2");
+  i2.set_employee_id("a");
+  r1.set_kind(v1::REVERSAL);
+  r1.set_penalty_id("r1");
+  r1.set_reverses_penalty_id("p1");
+  ledger.Add(i1);
+  ledger.Add(i2);
+  ledger.Add(r1);
+  auto standing = ledger.Standing();
+  ASSERT_EQ(standing.size(), 1u);
+  EXPECT_EQ(standing[0].penalty_id(), "p2");
+  EXPECT_EQ(ledger.issued(), 2u);
+  EXPECT_EQ(ledger.reversed(), 1u);
+}
+
+TEST(FormatMoney, MinorUnits) {
+  EXPECT_EQ(FormatMoney(2000, "CNY"), "20.00 CNY");
+  EXPECT_EQ(FormatMoney(650, "EUR"), "6.50 EUR");
+  EXPECT_EQ(FormatMoney(5, "USD"), "0.05 USD");
+  EXPECT_EQ(FormatMoney(-125, "USD"), "-1.25 USD");
+  EXPECT_EQ(FormatMoney(500, "JPY"), "500 JPY");
+}
+
+}  // namespace
+}  // namespace demerit::core

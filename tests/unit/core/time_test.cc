@@ -49,12 +49,13 @@ const ParseGood kParseGood[] = {
 };
 
 TEST(ParseRfc3339Test, Good) {
-  for (const ParseGood& c : kParseGood) {
+  auto check = [&](const ParseGood& c) {
     SCOPED_TRACE(c.text);
     auto got = ParseRfc3339(c.text);
     ASSERT_TRUE(got.ok()) << got.status().message();
     EXPECT_EQ(*got, c.want);
-  }
+  };
+  for (const ParseGood& c : kParseGood) check(c);
 }
 
 struct ParseBad {
@@ -96,7 +97,7 @@ const ParseBad kParseBad[] = {
 };
 
 TEST(ParseRfc3339Test, Bad) {
-  for (const ParseBad& c : kParseBad) {
+  auto check = [&](const ParseBad& c) {
     SCOPED_TRACE(c.text);
     auto got = ParseRfc3339(c.text);
     ASSERT_FALSE(got.ok()) << "parsed as " << FormatRfc3339(got.value());
@@ -105,7 +106,8 @@ TEST(ParseRfc3339Test, Bad) {
     // Every message quotes the input and shows an example.
     EXPECT_NE(msg.find("bad timestamp \"" + std::string(c.text) + "\""), std::string::npos) << msg;
     EXPECT_NE(msg.find("Hint: RFC 3339"), std::string::npos) << msg;
-  }
+  };
+  for (const ParseBad& c : kParseBad) check(c);
 }
 
 // ---------------------------------------------------------------------------
@@ -137,15 +139,16 @@ TEST(FormatRfc3339Test, Formats) {
 }
 
 TEST(FormatRfc3339Test, RoundTrip) {
-  for (const FormatCase& c : kFormatCases) {
+  auto check = [&](const FormatCase& c) {
     SCOPED_TRACE(c.text);
     auto back = ParseRfc3339(FormatRfc3339(c.instant));
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_EQ(*back, c.instant);
-  }
+  };
+  for (const FormatCase& c : kFormatCases) check(c);
   // Offsets are normalised to UTC.
-  for (const ParseGood& c : kParseGood) {
-    if (std::string(c.text).find(":60") != std::string::npos) continue;  // leap second
+  auto check_parsed = [&](const ParseGood& c) {
+    if (std::string(c.text).find(":60") != std::string::npos) return;  // leap second
     SCOPED_TRACE(c.text);
     auto parsed = ParseRfc3339(c.text);
     ASSERT_TRUE(parsed.ok());
@@ -153,7 +156,8 @@ TEST(FormatRfc3339Test, RoundTrip) {
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(*again, *parsed);
     EXPECT_EQ(FormatRfc3339(*parsed).back(), 'Z');
-  }
+  };
+  for (const ParseGood& c : kParseGood) check_parsed(c);
 }
 
 // ---------------------------------------------------------------------------
@@ -189,7 +193,7 @@ const DurationCase kDurationCases[] = {
 };
 
 TEST(ParseDurationSecondsTest, Table) {
-  for (const DurationCase& c : kDurationCases) {
+  auto check = [&](const DurationCase& c) {
     SCOPED_TRACE(std::string("\"") + c.text + "\"");
     auto got = ParseDurationSeconds(c.text);
     ASSERT_EQ(got.ok(), c.ok);
@@ -201,7 +205,8 @@ TEST(ParseDurationSecondsTest, Table) {
           << got.status().message();
       EXPECT_NE(got.status().message().find("Hint: seconds as an integer"), std::string::npos);
     }
-  }
+  };
+  for (const DurationCase& c : kDurationCases) check(c);
 }
 
 // ---------------------------------------------------------------------------
@@ -217,7 +222,7 @@ TEST(ZoneTest, Find) {
       {"UTC", true},              {"Mars/Base", false},     {"", false},
       {"asia/shanghai_x", false}, {"Europe/Berlin ", false},
   };
-  for (const Case& c : cases) {
+  auto check = [&](const Case& c) {
     SCOPED_TRACE(std::string("\"") + c.name + "\"");
     auto zone = Zone::Find(c.name);
     ASSERT_EQ(zone.ok(), c.ok);
@@ -229,7 +234,8 @@ TEST(ZoneTest, Find) {
           << msg;
       EXPECT_NE(msg.find("Hint: an IANA name"), std::string::npos) << msg;
     }
-  }
+  };
+  for (const Case& c : cases) check(c);
 }
 
 Zone MustFind(const char* name) {
@@ -289,7 +295,7 @@ const ToCivilCase kToCivilCases[] = {
 };
 
 TEST(ZoneTest, ToCivil) {
-  for (const ToCivilCase& c : kToCivilCases) {
+  auto check = [&](const ToCivilCase& c) {
     SCOPED_TRACE(std::string(c.zone) + " " + c.instant);
     Zone zone = MustFind(c.zone);
     auto at = ParseRfc3339(c.instant);
@@ -297,7 +303,8 @@ TEST(ZoneTest, ToCivil) {
     CivilTime civil = zone.ToCivil(*at);
     EXPECT_EQ(FormatDay(civil.day), FormatDay(c.day));
     EXPECT_EQ(civil.seconds_of_day, c.seconds_of_day);
-  }
+  };
+  for (const ToCivilCase& c : kToCivilCases) check(c);
 }
 
 // ---------------------------------------------------------------------------

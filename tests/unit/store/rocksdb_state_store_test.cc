@@ -1,1 +1,428 @@
+#include "demerit/store/rocksdb_state_store.h"
+
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "demerit/core/state.h"
+
+namespace demerit::store {
+namespace {
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+// A fresh directory under /tmp, removed with everything in it at the end.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/demerit_store_test_XXXXXX";
+    char* made = mkdtemp(tmpl);
+    if (made == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed";
+    } else {
+      path_ = made;
+    }
+  }
+  ~TempDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+RocksDbOptions SmallOptions() {
+  RocksDbOptions o;
+  o.block_cache_bytes = 1 << 20;
+  o.write_buffer_bytes = 1 << 20;
+  return o;
+}
+
+std::unique_ptr<RocksDbStateStore> MustOpen(const std::string& dir) {
+  auto store = RocksDbStateStore::Open(dir, SmallOptions());
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status().message();
+    return nullptr;
+  }
+  return std::move(store.value());
+}
+
+KV ScanAll(core::StateStore& store, std::string_view begin, std::string_view end,
+           size_t limit = SIZE_MAX) {
+  KV out;
+  store.Scan(begin, end, [&](std::string_view k, std::string_view v) {
+    out.emplace_back(std::string(k), std::string(v));
+    return out.size() < limit;
+  });
+  return out;
+}
+
+std::string GetOr(core::StateStore& store, std::string_view key, const char* missing = "<none>") {
+  std::string value = "<untouched>";
+  return store.Get(key, &value) ? value : missing;
+}
+
+// ---------------------------------------------------------------------------
+// The StateStore contract, run against both implementations.
+
+struct Impl {
+  const char* name;
+  // Opens a store; `dir` is a fresh temporary directory.
+  std::function<std::unique_ptr<core::StateStore>(const std::string& dir)> open;
+  // Makes the writes so far durable, where that applies.
+  std::function<void(core::StateStore&)> commit;
+};
+
+const Impl kImpls[] = {
+    {"memory", [](const std::string&) { return std::make_unique<core::MemoryStateStore>(); },
+     [](core::StateStore&) {}},
+    {"rocksdb_staged",
+     [](const std::string& dir) -> std::unique_ptr<core::StateStore> { return MustOpen(dir); },
+     [](core::StateStore&) {}},
+    {"rocksdb_committed",
+     [](const std::string& dir) -> std::unique_ptr<core::StateStore> { return MustOpen(dir); },
+     [](core::StateStore& s) {
+       auto st = static_cast<RocksDbStateStore&>(s).Commit();
+       EXPECT_TRUE(st.ok()) << st.message();
+     }},
+};
+
+class StateStoreContract : public ::testing::TestWithParam<Impl> {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().open(dir_.path());
+    ASSERT_NE(store_, nullptr);
+  }
+  void Commit() { GetParam().commit(*store_); }
+
+  TempDir dir_;
+  std::unique_ptr<core::StateStore> store_;
+};
+
+TEST_P(StateStoreContract, PutGetDelete) {
+  core::StateStore& s = *store_;
+  EXPECT_EQ(GetOr(s, "a"), "<none>");
+  s.Put("a", "1");
+  s.Put("b", "");
+  s.Put(std::string("bin\0key", 7), std::string("v\0\xff", 3));
+  Commit();
+  struct Case {
+    std::string key;
+    std::string want;
+  };
+  const Case after_put[] = {
+      {"a", "1"}, {"b", ""}, {std::string("bin\0key", 7), std::string("v\0\xff", 3)},
+      {"bin", "<none>"}, {"c", "<none>"}, {"", "<none>"},
+  };
+  for (const Case& c : after_put) {
+    SCOPED_TRACE(c.key);
+    EXPECT_EQ(GetOr(s, c.key), c.want);
+  }
+  s.Put("a", "2");  // overwrite
+  s.Delete("b");
+  s.Delete("never-written");  // deleting a missing key is fine
+  Commit();
+  const Case after_delete[] = {
+      {"a", "2"}, {"b", "<none>"}, {"never-written", "<none>"},
+      {std::string("bin\0key", 7), std::string("v\0\xff", 3)},
+  };
+  for (const Case& c : after_delete) {
+    SCOPED_TRACE(c.key);
+    EXPECT_EQ(GetOr(s, c.key), c.want);
+  }
+  // Delete then Put again brings the key back.
+  s.Delete("a");
+  s.Put("a", "3");
+  Commit();
+  EXPECT_EQ(GetOr(s, "a"), "3");
+}
+
+TEST_P(StateStoreContract, ScanRangesInByteOrder) {
+  core::StateStore& s = *store_;
+  // Written out of order; byte order puts "b/" keys between "a" and "c", and
+  // "\xff" after every ASCII key.
+  for (const char* k : {"b/2", "a", "c", "b/10", "b/1", "b", "b0", "\xff"}) s.Put(k, std::string("v") + k);
+  Commit();
+  struct Case {
+    const char* name;
+    std::string begin, end;
+    size_t limit;
+    std::vector<std::string> keys;
+  };
+  const Case cases[] = {
+      {"everything", "", "\xff\xff", SIZE_MAX, {"a", "b", "b/1", "b/10", "b/2", "b0", "c", "\xff"}},
+      {"prefix_b_slash", "b/", "b0", SIZE_MAX, {"b/1", "b/10", "b/2"}},
+      {"begin_inclusive", "b/10", "c", SIZE_MAX, {"b/10", "b/2", "b0"}},
+      {"end_exclusive", "a", "b/10", SIZE_MAX, {"a", "b", "b/1"}},
+      {"between_keys", "b/3", "b/9", SIZE_MAX, {}},
+      {"empty_range", "b", "b", SIZE_MAX, {}},
+      {"inverted_range", "c", "a", SIZE_MAX, {}},
+      {"end_empty", "", "", SIZE_MAX, {}},
+      {"past_the_end", "d", "\xfe", SIZE_MAX, {}},
+      {"stop_after_two", "", "\xff\xff", 2, {"a", "b"}},
+      {"stop_after_one", "b/", "b0", 1, {"b/1"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    KV got = ScanAll(s, c.begin, c.end, c.limit);
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : got) {
+      keys.push_back(k);
+      EXPECT_EQ(v, "v" + k);
+    }
+    EXPECT_EQ(keys, c.keys);
+  }
+}
+
+TEST_P(StateStoreContract, ScanSkipsDeletedAndSeesOverwrites) {
+  core::StateStore& s = *store_;
+  for (const char* k : {"k1", "k2", "k3", "k4"}) s.Put(k, "old");
+  Commit();
+  s.Delete("k2");
+  s.Put("k3", "new");
+  s.Put("k25", "added");
+  s.Delete("k4");
+  s.Put("k4", "back");
+  Commit();
+  EXPECT_EQ(ScanAll(s, "k", "l"),
+            (KV{{"k1", "old"}, {"k25", "added"}, {"k3", "new"}, {"k4", "back"}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Impls, StateStoreContract, ::testing::ValuesIn(kImpls),
+                         [](const ::testing::TestParamInfo<Impl>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// ---------------------------------------------------------------------------
+// RocksDbStateStore: staging, commit, discard, persistence.
+
+TEST(RocksDbStateStoreTest, StagedWritesAreVisibleAndCountedUntilCommit) {
+  TempDir dir;
+  auto s = MustOpen(dir.path());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->staged(), 0u);
+  s->Put("a", "1");
+  s->Put("b", "2");
+  s->Delete("c");
+  EXPECT_EQ(s->staged(), 3u);
+  EXPECT_EQ(GetOr(*s, "a"), "1");
+  EXPECT_EQ(GetOr(*s, "c"), "<none>");
+  auto st = s->Commit();
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(s->staged(), 0u);
+  EXPECT_EQ(GetOr(*s, "a"), "1");
+  EXPECT_EQ(GetOr(*s, "b"), "2");
+  // Committing an empty batch is fine.
+  st = s->Commit();
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(s->read_status().ok());
+}
+
+TEST(RocksDbStateStoreTest, DiscardDropsOnlyStagedWrites) {
+  TempDir dir;
+  auto s = MustOpen(dir.path());
+  ASSERT_NE(s, nullptr);
+  s->Put("kept", "1");
+  s->Put("changed", "old");
+  s->Put("deleted", "here");
+  ASSERT_TRUE(s->Commit().ok());
+
+  s->Put("kept", "overwritten");
+  s->Put("changed", "new");
+  s->Delete("deleted");
+  s->Put("fresh", "x");
+  EXPECT_EQ(GetOr(*s, "changed"), "new");
+  EXPECT_EQ(GetOr(*s, "deleted"), "<none>");
+  EXPECT_EQ(s->staged(), 4u);
+  s->Discard();
+  EXPECT_EQ(s->staged(), 0u);
+
+  struct Case {
+    const char* key;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"kept", "1"}, {"changed", "old"}, {"deleted", "here"}, {"fresh", "<none>"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.key);
+    EXPECT_EQ(GetOr(*s, c.key), c.want);
+  }
+  EXPECT_EQ(ScanAll(*s, "", "\xff"),
+            (KV{{"changed", "old"}, {"deleted", "here"}, {"kept", "1"}}));
+}
+
+TEST(RocksDbStateStoreTest, CommitPersistsAcrossReopenAndStagedWritesDoNot) {
+  TempDir dir;
+  {
+    auto s = MustOpen(dir.path());
+    ASSERT_NE(s, nullptr);
+    s->Put("a", "1");
+    s->Put("b", "2");
+    s->Put("c", "3");
+    ASSERT_TRUE(s->Commit().ok());
+    s->Delete("b");
+    s->Put("a", "10");
+    ASSERT_TRUE(s->Commit().ok());
+    // Staged but never committed: lost on close.
+    s->Put("d", "4");
+    s->Delete("c");
+  }
+  {
+    auto s = MustOpen(dir.path());
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->staged(), 0u);
+    struct Case {
+      const char* key;
+      const char* want;
+    };
+    const Case cases[] = {{"a", "10"}, {"b", "<none>"}, {"c", "3"}, {"d", "<none>"}};
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.key);
+      EXPECT_EQ(GetOr(*s, c.key), c.want);
+    }
+    EXPECT_EQ(ScanAll(*s, "", "\xff"), (KV{{"a", "10"}, {"c", "3"}}));
+    // A second generation of writes persists too.
+    s->Put("e", "5");
+    ASSERT_TRUE(s->Commit().ok());
+  }
+  auto s = MustOpen(dir.path());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(ScanAll(*s, "", "\xff"), (KV{{"a", "10"}, {"c", "3"}, {"e", "5"}}));
+}
+
+TEST(RocksDbStateStoreTest, ScanMergesStagedAndCommitted) {
+  TempDir dir;
+  auto s = MustOpen(dir.path());
+  ASSERT_NE(s, nullptr);
+  // Committed: k1 k3 k5 k7 k9.
+  for (const char* k : {"k1", "k3", "k5", "k7", "k9"}) s->Put(k, std::string("db-") + k);
+  ASSERT_TRUE(s->Commit().ok());
+  // Staged: new k2 k6, overwrite k3, delete k5 and k9, new key past the range.
+  s->Put("k2", "staged-k2");
+  s->Put("k6", "staged-k6");
+  s->Put("k3", "staged-k3");
+  s->Delete("k5");
+  s->Delete("k9");
+  s->Put("l0", "outside");
+
+  struct Case {
+    const char* name;
+    std::string begin, end;
+    size_t limit;
+    KV want;
+  };
+  const Case cases[] = {
+      {"all_of_k",
+       "k",
+       "l",
+       SIZE_MAX,
+       {{"k1", "db-k1"}, {"k2", "staged-k2"}, {"k3", "staged-k3"}, {"k6", "staged-k6"},
+        {"k7", "db-k7"}}},
+      // A staged key at or past the end stays out.
+      {"end_is_a_staged_key", "k", "k6", SIZE_MAX,
+       {{"k1", "db-k1"}, {"k2", "staged-k2"}, {"k3", "staged-k3"}}},
+      {"begin_is_a_staged_key", "k6", "l", SIZE_MAX, {{"k6", "staged-k6"}, {"k7", "db-k7"}}},
+      {"begin_is_a_staged_delete", "k5", "k7", SIZE_MAX, {{"k6", "staged-k6"}}},
+      {"only_deleted_keys", "k9", "k99", SIZE_MAX, {}},
+      {"range_past_committed", "k8", "m", SIZE_MAX, {{"l0", "outside"}}},
+      {"stop_after_three", "k", "l", 3,
+       {{"k1", "db-k1"}, {"k2", "staged-k2"}, {"k3", "staged-k3"}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(ScanAll(*s, c.begin, c.end, c.limit), c.want);
+  }
+  // After commit, the same scans give the same answers.
+  ASSERT_TRUE(s->Commit().ok());
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string("committed ") + c.name);
+    EXPECT_EQ(ScanAll(*s, c.begin, c.end, c.limit), c.want);
+  }
+  EXPECT_TRUE(s->read_status().ok());
+}
+
+TEST(RocksDbStateStoreTest, ScanVisitorMayStopOnTheFirstKey) {
+  TempDir dir;
+  auto s = MustOpen(dir.path());
+  ASSERT_NE(s, nullptr);
+  s->Put("x1", "1");
+  ASSERT_TRUE(s->Commit().ok());
+  s->Put("x2", "2");
+  int calls = 0;
+  s->Scan("x", "y", [&](std::string_view, std::string_view) {
+    ++calls;
+    return false;
+  });
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(RocksDbStateStoreTest, OpenFailures) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  // A regular file where the directory should be.
+  std::string file = dir.path() + "/not-a-dir";
+  { std::ofstream(file) << "x"; }
+  // A directory inside a regular file.
+  std::string under_file = file + "/db";
+  // A database already open (its LOCK is held).
+  std::string locked = dir.path() + "/locked";
+  auto holder = MustOpen(locked);
+  ASSERT_NE(holder, nullptr);
+
+  for (const std::string& path : {file, under_file, locked}) {
+    SCOPED_TRACE(path);
+    auto s = RocksDbStateStore::Open(path, SmallOptions());
+    ASSERT_FALSE(s.ok());
+    const std::string& msg = s.status().message();
+    EXPECT_NE(msg.find("cannot open state directory " + path + ": "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Hint: a writable directory that no other process is using"),
+              std::string::npos)
+        << msg;
+  }
+  // The holder is unaffected.
+  holder->Put("k", "v");
+  EXPECT_TRUE(holder->Commit().ok());
+  EXPECT_EQ(GetOr(*holder, "k"), "v");
+}
+
+TEST(RocksDbStateStoreTest, OpenCreatesMissingDirectory) {
+  TempDir dir;
+  std::string nested = dir.path() + "/state";
+  ASSERT_FALSE(std::filesystem::exists(nested));
+  auto s = MustOpen(nested);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(std::filesystem::is_directory(nested));
+  s->Put("k", std::string(10'000, 'v'));
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_GT(s->ApproximateSize(), 0u);
+}
+
+// ---------------------------------------------------------------------------
+// MemoryStateStore specifics.
+
+TEST(MemoryStateStoreTest, SizeCountsLiveKeys) {
+  core::MemoryStateStore s;
+  EXPECT_EQ(s.size(), 0u);
+  s.Put("a", "1");
+  s.Put("b", "2");
+  s.Put("a", "3");
+  EXPECT_EQ(s.size(), 2u);
+  s.Delete("a");
+  s.Delete("zzz");
+  EXPECT_EQ(s.size(), 1u);
+  EXPECT_EQ(ScanAll(s, "", "\xff"), (KV{{"b", "2"}}));
+}
+
+}  // namespace
+}  // namespace demerit::store

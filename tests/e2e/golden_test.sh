@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Golden tests of the demerit command: outputs, messages and exit codes.
+# Usage: golden_test.sh DEMERIT_BINARY SOURCE_ROOT   (UPDATE_GOLDEN=1 rewrites the golden files)
+set -u
+bin=$1
+root=$2
+here="$root/tests/e2e"
+golden="$here/golden"
+rules="$root/rules"
+sample="$rules/samples/events.ndjson"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+check() {  # check NAME FILE: compare FILE with golden/NAME
+  local name=$1 file=$2
+  if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+    cp "$file" "$golden/$name"
+  fi
+  if diff -u "$golden/$name" "$file" > "$work/diff"; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $name differs from the golden file:"
+    head -40 "$work/diff"
+    failures=$((failures + 1))
+  fi
+}
+
+expect_code() {  # expect_code NAME WANT GOT
+  if [ "$2" = "$3" ]; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $1: exit code $3, expected $2"
+    failures=$((failures + 1))
+  fi
+}
+
+# Summary lines carry timings; keep only what is deterministic.
+strip_timing() { sed -E 's/; [0-9.]+ s \([0-9]+ events\/s\)//'; }
+
+"$bin" replay --rules "$rules" --events "$sample" > "$work/out" 2> "$work/err"
+expect_code "replay sample" 0 $?
+check sample.decisions.ndjson "$work/out"
+strip_timing < "$work/err" > "$work/err2"
+check sample.summary.txt "$work/err2"
+
+"$bin" replay --rules "$rules" --events "$sample" --net > "$work/out" 2> /dev/null
+check sample.net.ndjson "$work/out"
+"$bin" replay --rules "$rules" --events "$sample" --net --format table > "$work/out" 2> /dev/null
+check sample.net.txt "$work/out"
+"$bin" replay --rules "$rules" --events "$sample" --format table > "$work/out" 2> /dev/null
+check sample.table.txt "$work/out"
+
+# Standard input gives the same decisions as the file.
+"$bin" replay --rules "$rules" --events - < "$sample" > "$work/out" 2> /dev/null
+check sample.decisions.ndjson "$work/out"
+
+# Every class of bad input is reported with its line number; the run goes on.
+"$bin" replay --rules "$rules" --events "$here/bad-events.ndjson" > "$work/out" 2> "$work/err"
+expect_code "replay bad events" 1 $?
+check bad-events.decisions.ndjson "$work/out"
+sed -e "s#$here/##" "$work/err" | strip_timing > "$work/err2"
+check bad-events.stderr.txt "$work/err2"
+
+# Binary input: the same workload as NDJSON and as protobuf gives the same bytes.
+"$bin" gen --rules "$rules" --employees 20 --days 10 --seed 5 --format ndjson --out "$work/g.ndjson" 2> /dev/null
+"$bin" gen --rules "$rules" --employees 20 --days 10 --seed 5 --format pb --out "$work/g.pb" 2> /dev/null
+"$bin" replay --rules "$rules" --events "$work/g.ndjson" --net -q > "$work/a"
+"$bin" replay --rules "$rules" --events "$work/g.pb" --input-format pb --net -q > "$work/b"
+if cmp -s "$work/a" "$work/b" && [ -s "$work/a" ]; then passes=$((passes + 1)); else
+  echo "FAIL: NDJSON and binary input of one workload give different decisions"; failures=$((failures + 1)); fi
+# The generator is deterministic.
+"$bin" gen --rules "$rules" --employees 20 --days 10 --seed 5 --format pb --out "$work/g2.pb" 2> /dev/null
+if cmp -s "$work/g.pb" "$work/g2.pb"; then passes=$((passes + 1)); else
+  echo "FAIL: gen with one seed wrote different files"; failures=$((failures + 1)); fi
+
+# Binary garbage and a truncated record in binary input.
+head -c 300 "$work/g.pb" > "$work/trunc.pb"
+"$bin" replay --rules "$rules" --events "$work/trunc.pb" --input-format pb -q > /dev/null 2> "$work/err"
+expect_code "replay truncated binary" 1 $?
+if grep -q "input ends inside a record" "$work/err"; then passes=$((passes + 1)); else
+  echo "FAIL: truncated binary input not reported"; cat "$work/err"; failures=$((failures + 1)); fi
+head -c 4096 /dev/urandom > "$work/garbage.pb" 2>/dev/null || true
+"$bin" replay --rules "$rules" --events "$work/garbage.pb" --input-format pb -q > /dev/null 2> "$work/err"
+code=$?
+if [ "$code" = 1 ] && grep -q "UNPARSEABLE" "$work/err"; then passes=$((passes + 1)); else
+  echo "FAIL: binary garbage: exit $code"; head -5 "$work/err"; failures=$((failures + 1)); fi
+
+# --state keeps the state: a second replay of the same file finds only duplicates.
+"$bin" replay --rules "$rules" --events "$sample" --state "$work/state" > /dev/null 2>&1
+"$bin" replay --rules "$rules" --events "$sample" --state "$work/state" > "$work/out" 2> "$work/err"
+if [ ! -s "$work/out" ] && grep -q "applied 0, duplicates 29, rejected 0" "$work/err"; then
+  passes=$((passes + 1)); else echo "FAIL: --state did not keep the state"; cat "$work/err"; failures=$((failures + 1)); fi
+
+# Rules: check, errors with file:line:column, tests.
+"$bin" rules check "$rules" > "$work/out" 2>&1
+expect_code "rules check" 0 $?
+"$bin" rules check "$here/bad-rules" > /dev/null 2> "$work/err"
+expect_code "rules check bad" 3 $?
+sed -e "s#$here/##" "$work/err" > "$work/err2"
+check bad-rules.stderr.txt "$work/err2"
+"$bin" replay --rules "$here/bad-rules" --events "$sample" > /dev/null 2>&1
+expect_code "replay with bad rules" 3 $?
+
+# Usage and I/O errors.
+"$bin" replay --rules "$rules" > /dev/null 2>&1
+expect_code "replay without --events" 2 $?
+"$bin" replay --rules "$rules" --events "$work/does-not-exist" > /dev/null 2> "$work/err"
+expect_code "replay of a missing file" 4 $?
+"$bin" replay --rules "$rules" --events "$sample" --format html > /dev/null 2>&1
+expect_code "replay --format html" 2 $?
+"$bin" frobnicate > /dev/null 2>&1
+expect_code "unknown command" 2 $?
+
+echo "cli golden: $passes passed, $failures failed"
+[ "$failures" = 0 ]
