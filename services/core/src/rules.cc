@@ -875,7 +875,7 @@ void RuleCompiler::Link() {
         std::vector<std::string> names;
         for (const auto& [n, pack] : set_->packs_) names.push_back(n);
         Error(p, "site \"" + site.id + "\" names unknown pack \"" + name + "\" (Hint: " +
-                     JoinNames(names) + ")");
+                     (names.empty() ? std::string("no pack compiled") : JoinNames(names)) + ")");
         continue;
       }
       if (std::find(site.packs.begin(), site.packs.end(), name) != site.packs.end()) {

@@ -147,8 +147,8 @@ StatusOr<Nanos> ParseRfc3339(std::string_view s) {
   }
   if (pos != s.size()) return bad("trailing characters");
   if (se == 60) se = 59;  // leap second: the last second of the minute
-  int64_t seconds = date::sys_days{ymd}.time_since_epoch().count() * 86'400 + h * 3600 + mi * 60 +
-                    se - offset;
+  int64_t seconds = static_cast<int64_t>(date::sys_days{ymd}.time_since_epoch().count()) * 86'400 +
+                    h * 3600 + mi * 60 + se - offset;
   return seconds * kNanosPerSecond + nanos;
 }
 
@@ -190,8 +190,9 @@ StatusOr<int64_t> ParseDurationSeconds(std::string_view text) {
     default: break;
   }
   int64_t value = 0;
+  if (digits.empty() || digits[0] < '0' || digits[0] > '9') return bad();
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec != std::errc() || ptr != digits.data() + digits.size() || digits.empty()) return bad();
+  if (ec != std::errc() || ptr != digits.data() + digits.size()) return bad();
   return value * unit;
 }
 

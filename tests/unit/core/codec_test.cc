@@ -522,7 +522,9 @@ TEST(DecisionJsonTest, PrintsEveryFieldWithProtoNames) {
     EXPECT_EQ(json.find('\n'), std::string::npos) << json;
     EXPECT_EQ(json.front(), '{');
     EXPECT_EQ(json.back(), '}');
-    for (const std::string& f : c.fragments) EXPECT_NE(json.find(f), std::string::npos) << f << "\n" << json;
+    for (const std::string& f : c.fragments) {
+      EXPECT_NE(json.find(f), std::string::npos) << f << "\n" << json;
+    }
     // lowerCamelCase names must not appear.
     EXPECT_EQ(json.find("penaltyId"), std::string::npos) << json;
     EXPECT_EQ(json.find("amountMinor"), std::string::npos) << json;

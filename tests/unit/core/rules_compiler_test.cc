@@ -436,7 +436,8 @@ const std::vector<ErrorCase>& ErrorCases() {
        {"currency \"Yuan\" is not an ISO 4217 code", "Hint: three capitals, e.g. CNY"}},
       {"bad_default_shift_start",
        {},
-       {{"    packs: [p]\n", "    packs: [p]\n    default_shift: {start: \"9am\", end: \"18:00\"}\n"}},
+       {{"    packs: [p]\n",
+         "    packs: [p]\n    default_shift: {start: \"9am\", end: \"18:00\"}\n"}},
        "sites.yaml:6:28",
        {"bad local time \"9am\"", "Hint: HH:MM or HH:MM:SS, 24-hour"}},
       {"bad_default_shift_end",
@@ -621,10 +622,12 @@ TEST(RuleVersionTest, WhatChangesTheVersion) {
   };
   for (const Case& c : cases) check(c);
   // Equivalent literals give the same version: a duration is its seconds.
-  std::string in_seconds = VersionOf(Edit(kPack, {{"{kind: CLOCK_IN}", "{late_seconds: {gt: 600}}"}}));
-  std::string in_minutes = VersionOf(Edit(kPack, {{"{kind: CLOCK_IN}", "{late_seconds: {gt: 10m}}"}}));
-  EXPECT_EQ(in_seconds, in_minutes);
-  EXPECT_NE(in_seconds, VersionOf(Edit(kPack, {{"{kind: CLOCK_IN}", "{late_seconds: {gt: 11m}}"}})));
+  auto late_by = [](const char* limit) {
+    return VersionOf(
+        Edit(kPack, {{"{kind: CLOCK_IN}", std::string("{late_seconds: {gt: ") + limit + "}}"}}));
+  };
+  EXPECT_EQ(late_by("600"), late_by("10m"));
+  EXPECT_NE(late_by("600"), late_by("11m"));
 }
 
 TEST(RuleVersionTest, RuleSetVersionCoversSiteSettings) {
@@ -645,12 +648,14 @@ TEST(RuleVersionTest, RuleSetVersionCoversSiteSettings) {
   } cases[] = {
       {"name", {{"    packs: [p]\n", "    packs: [p]\n    name: Head office\n"}}, false},
       {"zone", {{"Asia/Shanghai", "Europe/Berlin"}}, true},
-      {"cap", {{"    packs: [p]\n", "    packs: [p]\n    guardrails: {monthly_deduction_cap: 100}\n"}},
+      {"cap",
+       {{"    packs: [p]\n", "    packs: [p]\n    guardrails: {monthly_deduction_cap: 100}\n"}},
        true},
       {"fines", {{"    packs: [p]\n", "    packs: [p]\n    guardrails: {fines_allowed: false}\n"}},
        true},
       {"shift",
-       {{"    packs: [p]\n", "    packs: [p]\n    default_shift: {start: \"08:00\", end: \"17:00\"}\n"}},
+       {{"    packs: [p]\n",
+         "    packs: [p]\n    default_shift: {start: \"08:00\", end: \"17:00\"}\n"}},
        true},
   };
   for (const auto& c : cases) {
@@ -774,9 +779,12 @@ TEST(RuleVersionsTest, EffectiveFromPicksTheVersionInForce) {
     EXPECT_EQ(b ? b->title : "", c.ber);
   }
   // The amounts follow the versions.
-  EXPECT_EQ(at_sha.At(At("2026-03-01T00:00:00Z"))->counter->ladder.steps[0].amounts.at("CNY"), 1000);
-  EXPECT_EQ(at_sha.At(At("2026-08-01T00:00:00Z"))->counter->ladder.steps[0].amounts.at("CNY"), 2000);
-  EXPECT_EQ(at_sha.At(At("2026-10-01T00:00:00Z"))->counter->ladder.steps[0].amounts.at("CNY"), 3000);
+  auto amount_at = [&](const char* at) {
+    return at_sha.At(At(at))->counter->ladder.steps[0].amounts.at("CNY");
+  };
+  EXPECT_EQ(amount_at("2026-03-01T00:00:00Z"), 1000);
+  EXPECT_EQ(amount_at("2026-08-01T00:00:00Z"), 2000);
+  EXPECT_EQ(amount_at("2026-10-01T00:00:00Z"), 3000);
 
   // A rule without effective_from is always in force.
   const RuleVersions& always = sha->rules.at("p/always");
@@ -790,7 +798,8 @@ TEST(RuleVersionsTest, EffectiveFromPicksTheVersionInForce) {
 
 TEST(RuleVersionsTest, EffectiveFromInstantAfter2038) {
   // An RFC 3339 effective_from past 2038-01-19T03:14:07Z must keep its instant.
-  std::string pack = Edit(kPack, {{"clause: c1\n", "clause: c1\n    effective_from: \"2040-01-01T00:00:00Z\"\n"}});
+  std::string pack = Edit(
+      kPack, {{"clause: c1\n", "clause: c1\n    effective_from: \"2040-01-01T00:00:00Z\"\n"}});
   auto set = CompileText(kSites, "p", pack);
   const RuleSet& rules = MustCompile(set);
   ASSERT_TRUE(set.ok());
@@ -966,7 +975,8 @@ TEST(RulesCompilerTest, ShippedRulesCompile) {
   EXPECT_EQ(rules->FindSite("service-dallas")->zone.name(), "America/Chicago");
   EXPECT_EQ(rules->FindSite("huawei-dusseldorf")->currency, "EUR");
   EXPECT_FALSE(rules->FindSite("huawei-lyon")->fines_allowed);
-  EXPECT_EQ(rules->FindSite("jiarun-xinyang")->monthly_deduction_cap, std::optional<int64_t>(20000));
+  EXPECT_EQ(rules->FindSite("jiarun-xinyang")->monthly_deduction_cap,
+            std::optional<int64_t>(20000));
 }
 
 }  // namespace

@@ -152,7 +152,9 @@ TEST_P(StateStoreContract, ScanRangesInByteOrder) {
   core::StateStore& s = *store_;
   // Written out of order; byte order puts "b/" keys between "a" and "c", and
   // "\xff" after every ASCII key.
-  for (const char* k : {"b/2", "a", "c", "b/10", "b/1", "b", "b0", "\xff"}) s.Put(k, std::string("v") + k);
+  for (const char* k : {"b/2", "a", "c", "b/10", "b/1", "b", "b0", "\xff"}) {
+    s.Put(k, std::string("v") + k);
+  }
   Commit();
   struct Case {
     const char* name;

@@ -42,8 +42,9 @@ class Zone {
   const std::string& name() const { return name_; }
   CivilTime ToCivil(Nanos instant) const;
   // The instant at `seconds_of_day` on local `day`. A local time skipped by a
-  // daylight-saving change maps to the instant the clocks jumped over it (as
-  // if the clock had not changed yet); a repeated one to its first instance.
+  // daylight-saving change is read with the offset in force before the change
+  // (02:30 in a 02:00->03:00 gap is the instant the clocks show 03:30); a
+  // repeated local time is its first instance.
   Nanos ToInstant(const CivilDay& day, int64_t seconds_of_day) const;
 
  private:
@@ -57,7 +58,8 @@ StatusOr<Nanos> ParseRfc3339(std::string_view text);
 // UTC, "Z", fraction only when non-zero.
 std::string FormatRfc3339(Nanos instant);
 
-// Parses a duration: integer seconds, or an integer with a unit s, m, h or d.
+// Parses a non-negative duration: integer seconds, or an integer with a unit
+// s, m, h or d.
 StatusOr<int64_t> ParseDurationSeconds(std::string_view text);
 
 }  // namespace demerit::core
