@@ -36,7 +36,7 @@ class TempDir {
   std::string path_;
 };
 
-constexpr size_t kCommitEvery = 2048;
+constexpr size_t kCommitEvery = 8192;
 
 }  // namespace
 
@@ -76,7 +76,14 @@ int RunReplay(const ReplayOptions& options) {
     std::cerr << store.status().message() << "\n";
     return kExitIo;
   }
-  core::Engine engine(*rules, store->get());
+  // Active employees' state stays in memory; RocksDB gets the changes at
+  // every commit.
+  core::EmployeeStateCache cache(store->get(), core::EmployeeStateCache::Options{});
+  core::Engine engine(*rules, &cache);
+  auto commit = [&]() {
+    cache.Flush();
+    return (*store)->Commit();
+  };
 
   // Decisions go out in the order made; --net keeps only the standing ones.
   std::string out_buffer;
@@ -129,8 +136,8 @@ int RunReplay(const ReplayOptions& options) {
       }
     }
     if (out_buffer.size() > (1 << 16)) flush_out();
-    if ((*store)->staged() >= kCommitEvery * 8 || read % kCommitEvery == 0) {
-      if (auto s = (*store)->Commit(); !s.ok()) {
+    if (read % kCommitEvery == 0) {
+      if (auto s = commit(); !s.ok()) {
         std::cerr << s.message() << "\n";
         return kExitIo;
       }
@@ -147,7 +154,7 @@ int RunReplay(const ReplayOptions& options) {
       }
     }
   }
-  if (auto s = (*store)->Commit(); !s.ok()) {
+  if (auto s = commit(); !s.ok()) {
     std::cerr << s.message() << "\n";
     return kExitIo;
   }

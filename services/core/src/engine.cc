@@ -16,17 +16,31 @@ namespace {
 
 namespace state = v1::state;
 
-// State keys: a one-letter table, then parts separated by kSep. Ids never
-// contain control characters (ValidateEvent), so kSep cannot occur in them.
-constexpr char kSep = '\x1f';
+// State keys: the employee, a one-letter table, then parts, separated by
+// kSep. Ids never contain control characters (ValidateEvent), so kSep cannot
+// occur in them. Every key of an employee shares the prefix employee + kSep.
+constexpr char kSep = kKeySeparator;
 constexpr Nanos kMaxTimerSpan = 7 * kNanosPerDay;
 
+// Key(table, {employee, rest...}) = employee kSep table kSep rest...
 std::string Key(char table, std::initializer_list<std::string_view> parts) {
-  std::string key(1, table);
+  std::string key;
+  size_t i = 0;
   for (std::string_view p : parts) {
-    key += kSep;
     key += p;
+    if (i == 0) {
+      key += kSep;
+      key += table;
+    }
+    if (++i < parts.size()) key += kSep;
   }
+  return key;
+}
+
+// The key of the decision issued for the occurrence under `occurrence_key`.
+std::string IssuedKey(const std::string& occurrence_key) {
+  std::string key = occurrence_key;
+  key[key.find(kSep) + 1] = 'i';
   return key;
 }
 
@@ -395,9 +409,13 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
   bool exists = Load(key, &record);
   if (exists == on) return;
 
-  auto remember = [&](const std::string& k, const state::OccurrenceRecord& r) {
-    if (!originals_.count(k)) {
-      originals_[k] = r.has_issued() ? std::optional<v1::Decision>(r.issued()) : std::nullopt;
+  auto remember = [&](const std::string& k, bool is_new) {
+    if (originals_.count(k)) return;
+    v1::Decision d;
+    if (!is_new && Load(IssuedKey(k), &d)) {
+      originals_[k] = std::move(d);
+    } else {
+      originals_[k] = std::nullopt;
     }
   };
   std::deque<std::string> earlier;
@@ -410,7 +428,7 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
     record.set_event_id(*h.event_id);
     record.set_rule_id(rule.qualified);
     record.set_rank(rank);
-    remember(key, state::OccurrenceRecord());
+    remember(key, true);
     Place(site, key, record, Raw(site, counter, label, record, earlier), true);
     push(record.event_id());
   };
@@ -420,7 +438,7 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
     if (on) {
       add(1);
     } else {
-      remember(key, record);
+      remember(key, false);
       state_->Delete(key);
       Place(site, key, record, std::nullopt, false);
     }
@@ -472,12 +490,12 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
   if (on) {
     add(base_rank + 1);
   } else {
-    remember(key, record);
+    remember(key, false);
     state_->Delete(key);
     Place(site, key, record, std::nullopt, false);
   }
   for (auto& [k, r] : later) {
-    remember(k, r);
+    remember(k, false);
     r.set_rank(r.rank() + (on ? 1 : -1));
     Place(site, k, r, Raw(site, counter, label, r, earlier), true);
     push(r.event_id());
@@ -513,7 +531,7 @@ void Engine::Transition::Place(const Site& site, const std::string& key,
                           FormatMonth(site.zone.ToCivil(record.occurred_at_ns()).day)});
   }
   bool to_scope = raw && raw->amount_minor() > 0 && site.monthly_deduction_cap;
-  record.clear_issued();
+  const std::string issued_key = IssuedKey(key);
   if (raw && !to_scope) {
     v1::Decision d = std::move(*raw);
     const std::string title = d.reason();
@@ -527,7 +545,9 @@ void Engine::Transition::Place(const Site& site, const std::string& key,
     }
     d.set_penalty_id(DecisionId(d));
     d.set_reason(Reason(d, title));
-    *record.mutable_issued() = std::move(d);
+    Store(issued_key, d);
+  } else {
+    state_->Delete(issued_key);
   }
   if (!scope_key.empty()) {
     scope_sites_[scope_key] = &site;
@@ -636,11 +656,10 @@ void Engine::Transition::Settle(std::vector<v1::Decision>* out) {
                         " changed its evidence: " + d.reason());
     out->push_back(std::move(reversal));
   };
-  state::OccurrenceRecord now;
   for (const auto& [key, before] : originals_) {
-    now.Clear();
     std::optional<v1::Decision> after;
-    if (Load(key, &now) && now.has_issued()) after = now.issued();
+    v1::Decision issued;
+    if (Load(IssuedKey(key), &issued)) after = std::move(issued);
     std::string before_id = before ? before->penalty_id() : "";
     std::string after_id = after ? after->penalty_id() : "";
     if (before_id == after_id) continue;

@@ -2,10 +2,15 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace demerit::core {
+
+// Every state key starts with the employee id and this separator; a scan
+// never crosses from one employee's keys into another's.
+constexpr char kKeySeparator = '\x1f';
 
 // Called for each key in a scan, in byte order; return false to stop.
 using ScanVisitor = std::function<bool(std::string_view key, std::string_view value)>;
@@ -25,6 +30,45 @@ class StateStore {
   // Visits the keys in [begin, end), in descending order.
   virtual void ScanReverse(std::string_view begin, std::string_view end,
                            const ScanVisitor& visit) = 0;
+};
+
+// Keeps the state of recently active employees in memory, in front of a base
+// store: an employee's keys are read with one range scan on first use, reads
+// and writes are then served from memory, and Flush() writes the changes
+// back. Least recently used employees leave memory once their state is
+// written and the cache is over its budget.
+class EmployeeStateCache final : public StateStore {
+ public:
+  struct Options {
+    size_t max_bytes = size_t{256} << 20;  // approximate bytes of cached keys and values
+  };
+  EmployeeStateCache(StateStore* base, Options options);
+  ~EmployeeStateCache() override;
+
+  bool Get(std::string_view key, std::string* value) override;
+  void Put(std::string_view key, std::string_view value) override;
+  void Delete(std::string_view key) override;
+  void Scan(std::string_view begin, std::string_view end, const ScanVisitor& visit) override;
+  void ScanReverse(std::string_view begin, std::string_view end,
+                   const ScanVisitor& visit) override;
+
+  // Writes every change since the last Flush() to the base store (which then
+  // commits them its own way) and trims the cache to its budget.
+  void Flush();
+  // Forgets every change since the last Flush(); the base store is untouched.
+  void Discard();
+  size_t cached_bytes() const { return bytes_; }
+  size_t cached_employees() const;
+
+ private:
+  struct Employee;
+  Employee& Find(std::string_view key);
+  StateStore* base_;
+  Options options_;
+  size_t bytes_ = 0;
+  uint64_t clock_ = 0;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 class MemoryStateStore final : public StateStore {
