@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/services/cli/demerit"
-employees=${1:-2000}
+employees=${1:-3000}
 days=${2:-40}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -32,6 +32,16 @@ apt_install() {
     || die "apt-get install $* failed"
 }
 
+# A random Kafka cluster id: 16 random bytes, URL-safe base64 without padding
+# (what `kafka-storage random-uuid` prints), never starting with '-'.
+random_cluster_id() {
+  local id
+  while :; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+    case "$id" in -*|AAAAAAAAAAAAAAAAAAAAA*) ;; *) echo "$id"; return 0 ;; esac
+  done
+}
+
 # Major version of the java binary $1 (8 for 1.8.x), or 0.
 java_major() {
   local v
@@ -46,6 +56,10 @@ java_major() {
 # Sets JAVA to a java >= 17 binary, installing default-jdk-headless if none is found.
 ensure_java() {
   local cand
+  if [ -n "${DEMERIT_KAFKA_JAVA:-}" ] && [ -x "$DEMERIT_KAFKA_JAVA" ]; then
+    JAVA="$DEMERIT_KAFKA_JAVA"   # already checked by a calling script
+    return 0
+  fi
   for cand in ${JAVA_HOME:+"$JAVA_HOME/bin/java"} "$(command -v java 2>/dev/null || true)" /usr/lib/jvm/*/bin/java; do
     [ -n "$cand" ] && [ -x "$cand" ] || continue
     if [ "$(java_major "$cand")" -ge 17 ]; then
@@ -84,4 +98,35 @@ lib_complete() {
     n=$((n + 1))
   done < <(tail -n +2 "$KAFKA_MARKER")
   [ "$n" -gt 0 ]
+}
+
+# proc_alive PID: true if PID exists and is not a zombie.
+proc_alive() {
+  local stat
+  read -r stat 2>/dev/null < "/proc/$1/stat" || return 1
+  stat="${stat##*) }"
+  [ -n "$stat" ] && [ "${stat%% *}" != Z ]
+}
+
+# broker_pid_matches DIR PID: true if PID is alive and is the broker started from DIR.
+broker_pid_matches() {
+  local -a args=()
+  local a
+  mapfile -d "" args 2>/dev/null < "/proc/$2/cmdline" || return 1
+  for a in "${args[@]}"; do
+    if [ "$a" = "$1/server.properties" ]; then
+      proc_alive "$2"
+      return
+    fi
+  done
+  return 1
+}
+
+# broker_pids DIR: pids of live brokers started from DIR (found by command line).
+broker_pids() {
+  local d p
+  for d in /proc/[0-9]*; do
+    p="${d#/proc/}"
+    if broker_pid_matches "$1" "$p"; then echo "$p"; fi
+  done
 }

@@ -41,7 +41,7 @@ rm -rf "$staging"
 if ! mvn -B -q -f "$KAFKA_OPS_DIR/pom.xml" \
       dependency:copy-dependencies \
       -DincludeScope=runtime \
-      -DoutputDirectory="$staging" >&2; then
+      -DoutputDirectory="$staging" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2; then
   rm -rf "$staging"
   die "mvn dependency:copy-dependencies failed"
 fi

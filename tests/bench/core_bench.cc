@@ -56,7 +56,9 @@ void BM_ApplyRocksDbState(benchmark::State& st) {
     if (mkdtemp(dir.data()) == nullptr) st.SkipWithError("mkdtemp failed");
     auto store = store::RocksDbStateStore::Open(dir, store::RocksDbOptions{});
     if (!store.ok()) st.SkipWithError(store.status().message().c_str());
-    core::Engine engine(testing::ShippedRules(), store->get());
+    // As `demerit replay` does: active employees in memory, RocksDB at each commit.
+    core::EmployeeStateCache cache(store->get(), core::EmployeeStateCache::Options{});
+    core::Engine engine(testing::ShippedRules(), &cache);
     std::vector<v1::Decision> out;
     st.ResumeTiming();
     size_t n = 0;
@@ -64,8 +66,12 @@ void BM_ApplyRocksDbState(benchmark::State& st) {
       out.clear();
       engine.Apply(e, &out);
       benchmark::DoNotOptimize(out.data());
-      if (++n % 2048 == 0) (void)(*store)->Commit();
+      if (++n % 8192 == 0) {
+        cache.Flush();
+        (void)(*store)->Commit();
+      }
     }
+    cache.Flush();
     (void)(*store)->Commit();
     applied += static_cast<int64_t>(events.size());
     st.PauseTiming();

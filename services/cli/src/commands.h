@@ -26,6 +26,7 @@ struct ReplayOptions {
   std::string format = "ndjson";      // ndjson | table
   bool net = false;
   bool quiet = false;
+  size_t cache_mb = 1024;  // employees' state kept in memory
 };
 int RunReplay(const ReplayOptions& options);
 

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
                        "Print only the standing decisions, sorted by employee, time, rule");
   replay_cmd->add_option("--format", replay.format, "ndjson or table")->capture_default_str();
   replay_cmd->add_flag("-q,--quiet", replay.quiet, "No summary or progress on stderr");
+  replay_cmd->add_option("--cache-mb", replay.cache_mb,
+                         "Memory for active employees' state (MiB); the rest stays in RocksDB")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 1 << 20));
 
   auto* rules_cmd = app.add_subcommand("rules", "Check or test a rules directory");
   rules_cmd->require_subcommand(1);

@@ -78,16 +78,18 @@ int RunReplay(const ReplayOptions& options) {
   }
   // Active employees' state stays in memory; RocksDB gets the changes at
   // every commit.
-  core::EmployeeStateCache cache(store->get(), core::EmployeeStateCache::Options{});
+  core::EmployeeStateCache cache(
+      store->get(), core::EmployeeStateCache::Options{.max_bytes = options.cache_mb << 20});
   core::Engine engine(*rules, &cache);
   auto commit = [&]() {
     cache.Flush();
     return (*store)->Commit();
   };
 
-  // Decisions go out in the order made; --net keeps only the standing ones.
+  // Decisions go out in the order made; --net prints the standing ones from
+  // the state at the end.
   std::string out_buffer;
-  core::Ledger ledger;
+  size_t issued = 0, reversed = 0;
   std::vector<v1::Decision> all_for_table;
   auto flush_out = [&] {
     if (!out_buffer.empty()) {
@@ -126,7 +128,7 @@ int RunReplay(const ReplayOptions& options) {
         break;
     }
     for (const auto& d : decisions) {
-      ledger.Add(d);
+      ++(d.kind() == v1::REVERSAL ? reversed : issued);
       if (options.net) continue;
       if (options.format == "table") {
         all_for_table.push_back(d);
@@ -159,17 +161,23 @@ int RunReplay(const ReplayOptions& options) {
     return kExitIo;
   }
   if (progress_shown) std::fputc('\n', stderr);
+  size_t standing = 0;
   if (options.net) {
-    auto standing = ledger.Standing();
+    std::vector<v1::Decision> rows;
+    core::ForEachStandingDecision(**store, [&](const v1::Decision& d) {
+      ++standing;
+      if (options.format == "table") {
+        rows.push_back(d);
+        return;
+      }
+      out_buffer += core::DecisionToJson(d);
+      out_buffer += '\n';
+      if (out_buffer.size() > (1 << 16)) flush_out();
+    });
     if (options.format == "table") {
       std::ostringstream table;
-      PrintDecisionTable(standing, false, table);
+      PrintDecisionTable(rows, false, table);
       out_buffer += table.str();
-    } else {
-      for (const auto& d : standing) {
-        out_buffer += core::DecisionToJson(d);
-        out_buffer += '\n';
-      }
     }
   } else if (options.format == "table") {
     std::ostringstream table;
@@ -180,13 +188,14 @@ int RunReplay(const ReplayOptions& options) {
   std::fflush(stdout);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!options.quiet) {
+    std::string standing_text = options.net ? ", standing " + std::to_string(standing) : "";
     std::fprintf(stderr,
                  "events read %lld, applied %lld, duplicates %lld, rejected %lld; decisions "
-                 "issued %zu, reversed %zu, standing %zu; %.2f s (%.0f events/s); rules %s\n",
+                 "issued %zu, reversed %zu%s; %.2f s (%.0f events/s); rules %s\n",
                  static_cast<long long>(read), static_cast<long long>(applied),
-                 static_cast<long long>(duplicates), static_cast<long long>(rejected),
-                 ledger.issued(), ledger.reversed(), ledger.Standing().size(), secs,
-                 secs > 0 ? read / secs : 0.0, (*rules)->version().c_str());
+                 static_cast<long long>(duplicates), static_cast<long long>(rejected), issued,
+                 reversed, standing_text.c_str(), secs, secs > 0 ? read / secs : 0.0,
+                 (*rules)->version().c_str());
   }
   return rejected > 0 ? kExitRejected : kExitOk;
 }

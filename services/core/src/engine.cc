@@ -711,6 +711,53 @@ ApplyResult Engine::Apply(const v1::Envelope& event, std::vector<v1::Decision>* 
   return transition.Run(out);
 }
 
+namespace {
+
+bool StandingLess(const v1::Decision& a, const v1::Decision& b) {
+  return std::make_tuple(std::cref(a.employee_id()), a.occurred_at().seconds(),
+                         a.occurred_at().nanos(), std::cref(a.pack()), std::cref(a.rule_id()),
+                         std::cref(a.penalty_id())) <
+         std::make_tuple(std::cref(b.employee_id()), b.occurred_at().seconds(),
+                         b.occurred_at().nanos(), std::cref(b.pack()), std::cref(b.rule_id()),
+                         std::cref(b.penalty_id()));
+}
+
+}  // namespace
+
+void ForEachStandingDecision(StateStore& state,
+                             const std::function<void(const v1::Decision&)>& visit) {
+  std::vector<v1::Decision> employee;
+  std::string current;
+  auto flush = [&] {
+    std::sort(employee.begin(), employee.end(), StandingLess);
+    for (const auto& d : employee) visit(d);
+    employee.clear();
+  };
+  state.Scan(std::string_view("", 0), "\xff", [&](std::string_view key, std::string_view value) {
+    size_t sep = key.find(kSep);
+    if (sep == std::string_view::npos || sep + 1 >= key.size()) return true;
+    std::string_view name = key.substr(0, sep);
+    if (name != current) {
+      flush();
+      current = std::string(name);
+    }
+    char table = key[sep + 1];
+    if (table == 'i') {
+      v1::Decision d;
+      if (d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        employee.push_back(std::move(d));
+      }
+    } else if (table == 'd') {
+      state::Scope scope;
+      if (scope.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        for (auto& d : *scope.mutable_standing()) employee.push_back(std::move(d));
+      }
+    }
+    return true;
+  });
+  flush();
+}
+
 void Ledger::Add(const v1::Decision& decision) {
   if (decision.kind() == v1::REVERSAL) {
     ++reversed_;
@@ -725,14 +772,7 @@ std::vector<v1::Decision> Ledger::Standing() const {
   std::vector<v1::Decision> out;
   out.reserve(standing_.size());
   for (const auto& [id, d] : standing_) out.push_back(d);
-  std::sort(out.begin(), out.end(), [](const v1::Decision& a, const v1::Decision& b) {
-    return std::make_tuple(std::cref(a.employee_id()), a.occurred_at().seconds(),
-                           a.occurred_at().nanos(), std::cref(a.pack()), std::cref(a.rule_id()),
-                           std::cref(a.penalty_id())) <
-           std::make_tuple(std::cref(b.employee_id()), b.occurred_at().seconds(),
-                           b.occurred_at().nanos(), std::cref(b.pack()), std::cref(b.rule_id()),
-                           std::cref(b.penalty_id()));
-  });
+  std::sort(out.begin(), out.end(), StandingLess);
   return out;
 }
 

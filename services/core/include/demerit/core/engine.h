@@ -14,6 +14,7 @@
 //  - what changes is emitted: reversals of issues no longer standing, then
 //    new issues. Ids derive from content, so the same set gives the same ids.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,11 @@ class Ledger {
   size_t issued_ = 0;
   size_t reversed_ = 0;
 };
+
+// Visits the standing decisions held in `state` (every employee's, in the
+// order of Ledger::Standing()). Reads the whole store; for the end of a run.
+void ForEachStandingDecision(StateStore& state,
+                             const std::function<void(const v1::Decision&)>& visit);
 
 // Formats minor units for people: 2000 CNY -> "20.00 CNY".
 std::string FormatMoney(int64_t minor, const std::string& currency);
