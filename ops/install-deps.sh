@@ -15,6 +15,9 @@ packages=(
   nlohmann-json3-dev                      # YAML test cases to JSON events
   libgtest-dev libgmock-dev libbenchmark-dev
   time                                    # /usr/bin/time for peak memory in benchmarks
+  default-jdk-headless maven              # the test broker (Apache Kafka, ops/kafka/)
+  prometheus jq                           # promtool for the alert and dashboard checks
+  python3-venv                            # the offline Kubernetes schema validator (chart checks)
 )
 
 missing=()

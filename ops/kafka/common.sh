@@ -68,7 +68,11 @@ ensure_java() {
     fi
   done
   log "no Java 17+ found; installing default-jdk-headless"
-  apt_install default-jdk-headless
+  if ! command -v mvn >/dev/null 2>&1 && ! lib_complete; then
+    apt_install default-jdk-headless maven   # fetch.sh will need maven too: one apt run
+  else
+    apt_install default-jdk-headless
+  fi
   for cand in "$(command -v java 2>/dev/null || true)" /usr/lib/jvm/*/bin/java; do
     [ -n "$cand" ] && [ -x "$cand" ] || continue
     if [ "$(java_major "$cand")" -ge 17 ]; then

@@ -38,8 +38,10 @@ started=$SECONDS
 rm -f "$KAFKA_MARKER"
 staging="$KAFKA_LIB_DIR/.staging"
 rm -rf "$staging"
+# The goal is named in full (same plugin version as pom.xml) so that Maven need not
+# look the "dependency:" prefix up in Central's plugin-group metadata.
 if ! mvn -B -q -f "$KAFKA_OPS_DIR/pom.xml" \
-      dependency:copy-dependencies \
+      org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
       -DincludeScope=runtime \
       -DoutputDirectory="$staging" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2; then
   rm -rf "$staging"

@@ -76,6 +76,9 @@ if [ -z "$data_dir" ]; then
 else
   mkdir -p "$data_dir"
   data_dir="$(cd "$data_dir" && pwd -P)"
+  if [ ! -f "$data_dir/.demerit-kafka-data" ] && [ -n "$(ls -A "$data_dir")" ]; then
+    die "$data_dir is not empty and was not made by start.sh; give a new or empty --data-dir"
+  fi
 fi
 touch "$data_dir/.demerit-kafka-data"   # lets stop.sh know it may delete this dir
 
@@ -83,15 +86,16 @@ pid_matches() { broker_pid_matches "$data_dir" "$1"; }
 
 running="$(broker_pids "$data_dir")"
 if [ -n "$running" ]; then
-  die "a broker is already running from $data_dir (pid $(echo $running)); stop it with $KAFKA_OPS_DIR/stop.sh $data_dir"
+  die "a broker is already running from $data_dir (pid ${running//$'\n'/ }); stop it with $KAFKA_OPS_DIR/stop.sh $data_dir"
 fi
 rm -f "$data_dir/broker.pid" "$data_dir/bootstrap"
 
 # ---------------------------------------------------------------- ports
-port_in_use() { # something accepts connections, or (when ss exists) any socket uses it
+port_in_use() { # something accepts connections, or (when ss exists) a live socket uses it
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
   if command -v ss >/dev/null 2>&1; then
-    [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ] && return 0
+    # TIME-WAIT leftovers of a stopped broker do not stop a new one binding the port.
+    [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null | grep -v TIME-WAIT)" ] && return 0
   fi
   return 1
 }
@@ -109,11 +113,11 @@ fi
 
 taken=" "
 pick_port() { # pick_port [PREFERRED]: prints a free port not already picked
-  local p i
+  local p
   if [ -n "${1:-}" ] && [[ " $taken " != *" $1 "* ]] && ! port_in_use "$1"; then
     taken="$taken$1 "; echo "$1"; return 0
   fi
-  for i in $(seq 1 500); do
+  for _ in $(seq 1 500); do
     p=$((range_lo + (RANDOM * 32768 + RANDOM) % (range_hi - range_lo + 1)))
     [[ "$taken" == *" $p "* ]] && continue
     port_in_use "$p" && continue
@@ -345,6 +349,7 @@ while :; do
     -cp "$KAFKA_LIB_DIR/*" kafka.Kafka "$data_dir/server.properties" \
     < /dev/null > "$data_dir/broker.out" 2>&1 &
   broker_pid=$!
+  disown "$broker_pid" 2>/dev/null || true   # no "Killed" job notices from bash
   echo "$broker_pid" > "$data_dir/broker.pid"
 
   # Ready = the broker logged that it started (KRaft brokers log this once

@@ -45,6 +45,57 @@ struct GenOptions {
 };
 int RunGen(const GenOptions& options);
 
+// Options every Kafka command takes.
+struct KafkaOptions {
+  std::string bootstrap;    // overrides the configuration's
+  std::string config_file;  // optional YAML, as for `demerit process`
+};
+
+struct ProcessOptions {
+  KafkaOptions kafka;
+  std::string rules, state, metrics_listen, instance_id, application_id;
+  int commit_interval_ms = 0;
+};
+int RunProcess(const ProcessOptions& options);
+
+struct TopicsOptions {
+  KafkaOptions kafka;
+  int partitions = 0;
+  int replication = 1;
+};
+int RunTopics(const TopicsOptions& options);
+
+struct ProduceOptions {
+  KafkaOptions kafka;
+  std::string events = "-";
+  std::string input_format = "auto";
+};
+int RunProduce(const ProduceOptions& options);
+
+struct TailOptions {
+  KafkaOptions kafka;
+  std::string topic;  // default: the penalties topic
+  bool from_beginning = false;
+  bool exit_at_end = false;
+};
+int RunTail(const TailOptions& options);
+
+struct LagOptions {
+  KafkaOptions kafka;
+  std::string group;  // default: the application id
+  bool total_only = false;
+};
+// Prints the group's lag per input partition, then the total on the last line.
+int RunLag(const LagOptions& options);
+
+struct AuditDiffOptions {
+  std::string decisions;  // a decision log (NDJSON, as replay or tail print it)
+  std::string against;
+  bool json = false;
+};
+// Exit 0 only when both logs, reversals applied, have the same standing decisions.
+int RunAuditDiff(const AuditDiffOptions& options);
+
 // The events `demerit gen` writes, in the order it writes them.
 core::StatusOr<std::vector<v1::Envelope>> GenerateEvents(const GenOptions& options,
                                                          const core::RuleSet& rules);

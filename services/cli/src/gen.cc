@@ -10,9 +10,12 @@
 #include "commands.h"
 #include "demerit/core/codec.h"
 #include "demerit/core/time.h"
-#include "rule_files.h"
+#include "demerit/processor/rule_files.h"
 
 namespace demerit::cli {
+
+using processor::LoadRuleDirectory;
+using processor::ReadFile;
 namespace {
 
 // SplitMix64: small, fast and the same on every platform (std distributions are not).

@@ -55,6 +55,67 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--out", gen.out, "Output file, - for standard output")
       ->capture_default_str();
 
+  auto kafka_flags = [](CLI::App* cmd, KafkaOptions* k) {
+    cmd->add_option("--bootstrap", k->bootstrap, "Kafka bootstrap address HOST:PORT");
+    cmd->add_option("--config", k->config_file,
+                    "YAML configuration (topic names, kafka: properties)");
+  };
+  ProcessOptions process;
+  auto* process_cmd = app.add_subcommand(
+      "process", "Run the stream processor: Kafka in, decisions out, exactly once");
+  kafka_flags(process_cmd, &process.kafka);
+  process_cmd->add_option("--rules", process.rules, "Rules directory");
+  process_cmd->add_option("--state", process.state, "State directory (RocksDB)");
+  process_cmd->add_option("--metrics-listen", process.metrics_listen,
+                          "Address for /metrics, /healthz, /readyz");
+  process_cmd->add_option("--instance-id", process.instance_id,
+                          "Stable id of this instance (transactional id suffix)");
+  process_cmd->add_option("--application-id", process.application_id,
+                          "Consumer group and transactional id prefix");
+  process_cmd->add_option("--commit-interval-ms", process.commit_interval_ms,
+                          "Transaction commit interval");
+
+  TopicsOptions topics;
+  auto* topics_cmd = app.add_subcommand(
+      "topics", "Create, or check and report, every topic demerit uses");
+  kafka_flags(topics_cmd, &topics.kafka);
+  topics_cmd->add_option("--partitions", topics.partitions, "Partitions per topic")->required();
+  topics_cmd->add_option("--replication", topics.replication)->capture_default_str();
+
+  ProduceOptions produce;
+  auto* produce_cmd = app.add_subcommand(
+      "produce", "Publish events to the input topics, keyed by employee id (murmur2)");
+  kafka_flags(produce_cmd, &produce.kafka);
+  produce_cmd->add_option("--events", produce.events, "Event file, - for standard input")
+      ->required();
+  produce_cmd->add_option("--input-format", produce.input_format, "auto, ndjson or pb")
+      ->capture_default_str();
+
+  TailOptions tail;
+  auto* tail_cmd =
+      app.add_subcommand("tail", "Print the committed records of a topic as NDJSON");
+  kafka_flags(tail_cmd, &tail.kafka);
+  tail_cmd->add_option("--topic", tail.topic, "Topic (default: the penalties topic)");
+  tail_cmd->add_flag("--from-beginning", tail.from_beginning, "Start at the oldest record");
+  tail_cmd->add_flag("--exit-at-end", tail.exit_at_end, "Exit after reading to the end");
+
+  LagOptions lag;
+  auto* lag_cmd = app.add_subcommand(
+      "lag", "Print the processor group's lag per input partition; the total last");
+  kafka_flags(lag_cmd, &lag.kafka);
+  lag_cmd->add_option("--group", lag.group, "Consumer group (default: the application id)");
+  lag_cmd->add_flag("--total", lag.total_only, "Print only the total");
+
+  AuditDiffOptions diff;
+  auto* audit_cmd = app.add_subcommand("audit", "Check decisions against a replay");
+  audit_cmd->require_subcommand(1);
+  auto* diff_cmd = audit_cmd->add_subcommand(
+      "diff", "Compare two decision logs, reversals applied; exit 0 only when they agree");
+  diff_cmd->add_option("--decisions", diff.decisions, "Decision log (NDJSON)")->required();
+  diff_cmd->add_option("--against", diff.against, "The log to compare with (NDJSON)")
+      ->required();
+  diff_cmd->add_flag("--json", diff.json, "Findings as NDJSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,5 +126,11 @@ int main(int argc, char** argv) {
   if (*check_cmd) return RunRulesCheck(check_dir);
   if (*test_cmd) return RunRulesTest(test_dir, verbose);
   if (*gen_cmd) return RunGen(gen);
+  if (*process_cmd) return RunProcess(process);
+  if (*topics_cmd) return RunTopics(topics);
+  if (*produce_cmd) return RunProduce(produce);
+  if (*tail_cmd) return RunTail(tail);
+  if (*diff_cmd) return RunAuditDiff(diff);
+  if (*lag_cmd) return RunLag(lag);
   return kExitUsage;
 }

@@ -11,9 +11,12 @@
 #include "demerit/core/engine.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "event_reader.h"
-#include "rule_files.h"
+#include "demerit/processor/rule_files.h"
 
 namespace demerit::cli {
+
+using processor::LoadRuleDirectory;
+using processor::ReadFile;
 
 namespace fs = std::filesystem;
 

@@ -9,9 +9,12 @@
 
 #include "commands.h"
 #include "demerit/core/engine.h"
-#include "rule_files.h"
+#include "demerit/processor/rule_files.h"
 
 namespace demerit::cli {
+
+using processor::LoadRuleDirectory;
+using processor::ReadFile;
 
 namespace fs = std::filesystem;
 

@@ -148,6 +148,30 @@ void EmployeeStateCache::Flush() {
   impl_->last_name.clear();
 }
 
+void EmployeeStateCache::ForEachChange(
+    const std::function<void(const std::string& key, const std::string* value)>& visit) const {
+  for (const std::string& name : impl_->dirty_employees) {
+    auto found = impl_->employees.find(name);
+    if (found == impl_->employees.end()) continue;
+    const Employee& e = found->second;
+    std::vector<const std::string*> keys;
+    for (const auto& k : e.dirty) keys.push_back(&k);
+    std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+    for (const std::string* k : keys) {
+      auto it = e.data.find(*k);
+      visit(*k, it == e.data.end() ? nullptr : &it->second);
+    }
+  }
+}
+
+void EmployeeStateCache::Clear() {
+  impl_->employees.clear();
+  impl_->dirty_employees.clear();
+  impl_->last = nullptr;
+  impl_->last_name.clear();
+  bytes_ = 0;
+}
+
 void EmployeeStateCache::Discard() {
   // Employees with changes are reloaded from the base store on next use.
   for (const std::string& name : impl_->dirty_employees) {

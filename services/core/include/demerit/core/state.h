@@ -57,6 +57,12 @@ class EmployeeStateCache final : public StateStore {
   void Flush();
   // Forgets every change since the last Flush(); the base store is untouched.
   void Discard();
+  // Visits every change since the last Flush(): the key and its value, or
+  // nullptr for a deleted key.
+  void ForEachChange(const std::function<void(const std::string& key, const std::string* value)>&
+                         visit) const;
+  // Forgets every cached employee (after Flush(): nothing is lost).
+  void Clear();
   size_t cached_bytes() const { return bytes_; }
   size_t cached_employees() const;
 

@@ -1,4 +1,4 @@
-#include "rule_files.h"
+#include "demerit/processor/rule_files.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-namespace demerit::cli {
+namespace demerit::processor {
 
 namespace fs = std::filesystem;
 
@@ -22,6 +22,23 @@ core::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+std::string RuleFilesFingerprint(const std::string& dir) {
+  std::string out;
+  std::error_code ec;
+  std::vector<fs::path> files = {fs::path(dir) / "sites.yaml"};
+  for (const auto& entry : fs::directory_iterator(fs::path(dir) / "packs", ec)) {
+    files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto size = fs::file_size(f, ec);
+    auto time = fs::last_write_time(f, ec);
+    out += f.string() + ":" + std::to_string(ec ? 0 : size) + ":" +
+           std::to_string(time.time_since_epoch().count()) + "\n";
+  }
+  return out;
 }
 
 core::StatusOr<std::shared_ptr<const core::RuleSet>> LoadRuleDirectory(const std::string& dir) {
@@ -52,4 +69,4 @@ core::StatusOr<std::shared_ptr<const core::RuleSet>> LoadRuleDirectory(const std
   return core::CompileRuleSet({(root / "sites.yaml").string(), std::move(*sites)}, packs);
 }
 
-}  // namespace demerit::cli
+}  // namespace demerit::processor

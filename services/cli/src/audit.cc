@@ -1,0 +1,169 @@
+// demerit audit diff: compares two decision logs, reversals applied on both sides.
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "demerit/core/codec.h"
+#include "demerit/core/engine.h"
+
+namespace demerit::cli {
+namespace {
+
+struct Log {
+  std::map<std::string, v1::Decision> standing;  // by penalty_id
+  size_t records = 0;
+  size_t issued_twice = 0;         // an id issued while it already stood
+  size_t unmatched_reversals = 0;  // a reversal of an id that did not stand
+  std::vector<std::string> problems;
+};
+
+core::Status ReadLog(const std::string& path, Log* log) {
+  std::ifstream in(path);
+  if (!in) return core::Status::Error("cannot read " + path);
+  std::string line;
+  size_t number = 0;
+  v1::Decision d;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (auto bad = core::ParseDecisionJson(line, &d)) {
+      return core::Status::Error(path + ": line " + std::to_string(number) + ": " + bad->detail);
+    }
+    ++log->records;
+    if (d.kind() == v1::REVERSAL) {
+      if (log->standing.erase(d.reverses_penalty_id()) == 0) {
+        ++log->unmatched_reversals;
+        log->problems.push_back(path + ": line " + std::to_string(number) + ": reversal " +
+                                d.penalty_id() + " of " + d.reverses_penalty_id() +
+                                ", which does not stand");
+      }
+    } else {
+      if (log->standing.count(d.penalty_id())) {
+        ++log->issued_twice;
+        log->problems.push_back(path + ": line " + std::to_string(number) + ": " +
+                                d.penalty_id() + " issued again without a reversal between");
+      }
+      log->standing[d.penalty_id()] = d;
+    }
+  }
+  return core::Status::Ok();
+}
+
+// What a decision is about, whatever it decided: the pairing key for "different".
+std::string Subject(const v1::Decision& d) {
+  return d.employee_id() + "|" + d.site_id() + "|" + d.pack() + "|" + d.rule_id() + "|" +
+         d.counter() + "|" + (d.evidence_event_ids_size() ? d.evidence_event_ids(0) : "");
+}
+
+std::string Brief(const v1::Decision& d) {
+  return d.penalty_id() + "  " + d.employee_id() + "  " + d.pack() + "/" + d.rule_id() + "  " +
+         d.window() + " #" + std::to_string(d.occurrence()) + "  " +
+         v1::Action_Name(d.action()) + "  " + core::FormatMoney(d.amount_minor(), d.currency()) +
+         (d.capped() ? "  capped " + core::FormatMoney(d.capped_minor(), d.currency()) : "");
+}
+
+std::vector<std::string> DifferentFields(const v1::Decision& a, const v1::Decision& b) {
+  std::vector<std::string> out;
+  auto cmp = [&](const char* name, const std::string& x, const std::string& y) {
+    if (x != y) out.push_back(std::string(name) + ": " + x + " -> " + y);
+  };
+  cmp("rule_version", a.rule_version(), b.rule_version());
+  cmp("window", a.window(), b.window());
+  cmp("occurrence", std::to_string(a.occurrence()), std::to_string(b.occurrence()));
+  cmp("step", std::to_string(a.step()), std::to_string(b.step()));
+  cmp("amount_minor", std::to_string(a.amount_minor()), std::to_string(b.amount_minor()));
+  cmp("currency", a.currency(), b.currency());
+  cmp("action", v1::Action_Name(a.action()), v1::Action_Name(b.action()));
+  cmp("capped_minor", std::to_string(a.capped_minor()), std::to_string(b.capped_minor()));
+  cmp("guardrail", a.guardrail(), b.guardrail());
+  std::string ea, eb;
+  for (const auto& e : a.evidence_event_ids()) ea += e + ",";
+  for (const auto& e : b.evidence_event_ids()) eb += e + ",";
+  cmp("evidence_event_ids", ea, eb);
+  cmp("occurred_at", core::FormatRfc3339(core::ToNanos(a.occurred_at())),
+      core::FormatRfc3339(core::ToNanos(b.occurred_at())));
+  return out;
+}
+
+}  // namespace
+
+int RunAuditDiff(const AuditDiffOptions& o) {
+  Log left, right;
+  for (auto [path, log] : {std::pair{o.decisions, &left}, std::pair{o.against, &right}}) {
+    if (auto s = ReadLog(path, log); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return kExitIo;
+    }
+  }
+  // Pair by id first, then what is left by subject.
+  std::vector<const v1::Decision*> missing, extra;
+  std::vector<std::pair<const v1::Decision*, const v1::Decision*>> different;
+  std::multimap<std::string, const v1::Decision*> left_by_subject;
+  for (const auto& [id, d] : left.standing) {
+    if (!right.standing.count(id)) left_by_subject.emplace(Subject(d), &d);
+  }
+  for (const auto& [id, d] : right.standing) {
+    if (left.standing.count(id)) continue;
+    auto it = left_by_subject.find(Subject(d));
+    if (it != left_by_subject.end()) {
+      different.emplace_back(it->second, &d);
+      left_by_subject.erase(it);
+    } else {
+      missing.push_back(&d);  // stands in --against, not in --decisions
+    }
+  }
+  for (const auto& [subject, d] : left_by_subject) extra.push_back(d);
+  size_t problems = left.problems.size() + right.problems.size();
+  bool agree = missing.empty() && extra.empty() && different.empty() && problems == 0;
+  if (o.json) {
+    auto emit = [](const char* kind, const v1::Decision* d, const v1::Decision* other) {
+      nlohmann::json j;
+      j["finding"] = kind;
+      j["penalty_id"] = d->penalty_id();
+      j["decision"] = nlohmann::json::parse(core::DecisionToJson(*d));
+      if (other) {
+        j["against_penalty_id"] = other->penalty_id();
+        j["against"] = nlohmann::json::parse(core::DecisionToJson(*other));
+      }
+      std::cout << j.dump() << "\n";
+    };
+    for (auto* d : missing) emit("missing", d, nullptr);
+    for (auto* d : extra) emit("extra", d, nullptr);
+    for (auto& [a, b] : different) emit("different", a, b);
+    for (const auto* log : {&left, &right}) {
+      for (const auto& p : log->problems) {
+        std::cout << nlohmann::json{{"finding", "malformed_log"}, {"detail", p}}.dump() << "\n";
+      }
+    }
+  } else {
+    if (!missing.empty()) {
+      std::cout << "missing: stand in " << o.against << " but not in " << o.decisions << "\n";
+      for (auto* d : missing) std::cout << "  " << Brief(*d) << "\n";
+    }
+    if (!extra.empty()) {
+      std::cout << "extra: stand in " << o.decisions << " but not in " << o.against << "\n";
+      for (auto* d : extra) std::cout << "  " << Brief(*d) << "\n";
+    }
+    if (!different.empty()) {
+      std::cout << "different: the same occurrence decided differently\n";
+      for (auto& [a, b] : different) {
+        std::cout << "  " << Brief(*a) << "\n    vs " << Brief(*b) << "\n";
+        for (const auto& f : DifferentFields(*a, *b)) std::cout << "    " << f << "\n";
+      }
+    }
+    for (const auto* log : {&left, &right}) {
+      for (const auto& p : log->problems) std::cout << "malformed log: " << p << "\n";
+    }
+  }
+  std::cerr << (agree ? "agree" : "DISAGREE") << ": " << left.standing.size() << " standing in "
+            << o.decisions << " (" << left.records << " records), " << right.standing.size()
+            << " in " << o.against << " (" << right.records << " records); " << missing.size()
+            << " missing, " << extra.size() << " extra, " << different.size() << " different, "
+            << problems << " log problems\n";
+  return agree ? kExitOk : kExitRejected;
+}
+
+}  // namespace demerit::cli

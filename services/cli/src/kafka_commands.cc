@@ -1,0 +1,382 @@
+// The commands that talk to Kafka: process, topics, produce, tail.
+
+#include <csignal>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "commands.h"
+#include "decision_table.h"
+#include "demerit/core/codec.h"
+#include "demerit/kafka/client.h"
+#include "demerit/processor/processor.h"
+#include "event_reader.h"
+
+namespace demerit::cli {
+namespace {
+
+processor::Signals g_signals;
+
+void OnSignal(int signal) {
+  if (signal == SIGHUP) {
+    g_signals.reload = true;
+  } else {
+    g_signals.stop = true;
+  }
+}
+
+int ConfigError(const core::Status& s) {
+  std::cerr << s.message() << "\n";
+  return kExitUsage;
+}
+
+// The settings shared by the Kafka commands: defaults, --config, flags, environment.
+core::StatusOr<processor::ProcessorConfig> Settings(const KafkaOptions& o) {
+  processor::ProcessorConfig config;
+  if (!o.config_file.empty()) {
+    if (auto s = processor::LoadConfigFile(o.config_file, &config); !s.ok()) return s;
+  }
+  if (!o.bootstrap.empty()) config.bootstrap = o.bootstrap;
+  processor::ApplyEnvironment(&config);
+  return config;
+}
+
+kafka::ClientConfig Client(const processor::ProcessorConfig& c) {
+  return kafka::ClientConfig{c.bootstrap, c.kafka};
+}
+
+std::string TopicOf(const v1::Envelope& e, const processor::Topics& t) {
+  switch (e.payload_case()) {
+    case v1::Envelope::kAttendance: return t.attendance;
+    case v1::Envelope::kCall: return t.calls;
+    case v1::Envelope::kVisit: return t.visits;
+    case v1::Envelope::kCallback: return t.callbacks;
+    case v1::Envelope::kObservation: return t.observations;
+    case v1::Envelope::PAYLOAD_NOT_SET: break;
+  }
+  return "";
+}
+
+std::string PayloadBytes(const v1::Envelope& e) {
+  switch (e.payload_case()) {
+    case v1::Envelope::kAttendance: return e.attendance().SerializeAsString();
+    case v1::Envelope::kCall: return e.call().SerializeAsString();
+    case v1::Envelope::kVisit: return e.visit().SerializeAsString();
+    case v1::Envelope::kCallback: return e.callback().SerializeAsString();
+    case v1::Envelope::kObservation: return e.observation().SerializeAsString();
+    case v1::Envelope::PAYLOAD_NOT_SET: break;
+  }
+  return "";
+}
+
+}  // namespace
+
+int RunProcess(const ProcessOptions& o) {
+  processor::ProcessorConfig config;
+  if (!o.kafka.config_file.empty()) {
+    if (auto s = processor::LoadConfigFile(o.kafka.config_file, &config); !s.ok()) {
+      return ConfigError(s);
+    }
+  }
+  if (!o.kafka.bootstrap.empty()) config.bootstrap = o.kafka.bootstrap;
+  if (!o.rules.empty()) config.rules = o.rules;
+  if (!o.state.empty()) config.state = o.state;
+  if (!o.metrics_listen.empty()) config.metrics_listen = o.metrics_listen;
+  if (!o.instance_id.empty()) config.instance_id = o.instance_id;
+  if (!o.application_id.empty()) config.application_id = o.application_id;
+  if (o.commit_interval_ms > 0) config.commit_interval_ms = o.commit_interval_ms;
+  processor::ApplyEnvironment(&config);
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+  return processor::RunProcessor(config, g_signals);
+}
+
+int RunTopics(const TopicsOptions& o) {
+  auto config = Settings(o.kafka);
+  if (!config.ok()) return ConfigError(config.status());
+  if (o.partitions < 1 || o.replication < 1) {
+    std::cerr << "--partitions and --replication must be at least 1\n";
+    return kExitUsage;
+  }
+  auto admin = kafka::Admin::Connect(Client(*config));
+  if (!admin.ok()) {
+    std::cerr << admin.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  const processor::Topics& t = config->topics;
+  struct Wanted {
+    std::string name;
+    bool compact;
+    bool must_match;  // partition count must equal --partitions (co-partitioned)
+  };
+  std::vector<Wanted> wanted = {{t.attendance, false, true},   {t.calls, false, true},
+                                {t.visits, false, true},       {t.callbacks, false, true},
+                                {t.observations, false, true}, {t.penalties, false, false},
+                                {t.deadletter, false, false},  {t.changelog, true, true}};
+  std::vector<std::string> names;
+  for (const auto& w : wanted) names.push_back(w.name);
+  auto counts = (*admin)->PartitionCounts(names, 10000);
+  if (!counts.ok()) {
+    std::cerr << counts.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  int problems = 0;
+  std::vector<std::string> created;
+  for (const auto& w : wanted) {
+    auto it = counts->find(w.name);
+    if (it == counts->end()) {
+      bool existed = false;
+      std::map<std::string, std::string> configs;
+      if (w.compact) {
+        configs = {{"cleanup.policy", "compact"}, {"min.compaction.lag.ms", "60000"},
+                   {"delete.retention.ms", "604800000"}};
+      }
+      if (auto s = (*admin)->CreateTopic(w.name, o.partitions, o.replication, configs, 30000,
+                                         &existed);
+          !s.ok()) {
+        std::cout << "FAILED  " << w.name << ": " << s.message() << "\n";
+        ++problems;
+      } else if (existed) {
+        // Created a moment ago and not yet in the metadata: checked below.
+        std::cout << "ok      " << w.name << ": exists\n";
+        created.push_back(w.name);
+      } else {
+        created.push_back(w.name);
+        std::cout << "created " << w.name << ": " << o.partitions << " partitions"
+                  << (w.compact ? ", compacted" : "") << "\n";
+      }
+      continue;
+    }
+    std::string note;
+    if (w.must_match && it->second != o.partitions) {
+      note = "has " + std::to_string(it->second) + " partitions, expected " +
+             std::to_string(o.partitions) + " (co-partitioning)";
+    }
+    if (w.compact && note.empty()) {
+      auto cfg = (*admin)->TopicConfig(w.name, 10000);
+      if (!cfg.ok()) {
+        note = cfg.status().message();
+      } else if ((*cfg)["cleanup.policy"].find("compact") == std::string::npos) {
+        note = "cleanup.policy is \"" + (*cfg)["cleanup.policy"] + "\", expected compact";
+      }
+    }
+    if (note.empty()) {
+      std::cout << "ok      " << w.name << ": " << it->second << " partitions"
+                << (w.compact ? ", compacted" : "") << "\n";
+    } else {
+      std::cout << "WRONG   " << w.name << ": " << note << "\n";
+      ++problems;
+    }
+  }
+  // Wait until the metadata shows what was created, so that a processor
+  // started next finds it; then check what had been missing from the metadata.
+  for (int attempt = 0; !created.empty() && attempt < 60; ++attempt) {
+    auto now = (*admin)->PartitionCounts(created, 10000);
+    if (now.ok() && now->size() == created.size()) {
+      for (const auto& w : wanted) {
+        if (!now->count(w.name)) continue;
+        if (w.must_match && now->at(w.name) != o.partitions) {
+          std::cout << "WRONG   " << w.name << ": has " << now->at(w.name)
+                    << " partitions, expected " << o.partitions << " (co-partitioning)\n";
+          ++problems;
+        }
+      }
+      created.clear();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // metadata has no notification
+  }
+  if (!created.empty()) {
+    std::cout << "FAILED  topics not visible after creation\n";
+    ++problems;
+  }
+  return problems == 0 ? static_cast<int>(kExitOk) : static_cast<int>(processor::kProcessKafka);
+}
+
+int RunProduce(const ProduceOptions& o) {
+  auto config = Settings(o.kafka);
+  if (!config.ok()) return ConfigError(config.status());
+  InputFormat format = InputFormat::kNdjson;
+  if (o.input_format == "pb" ||
+      (o.input_format == "auto" && (o.events.ends_with(".pb") || o.events.ends_with(".bin")))) {
+    format = InputFormat::kBinary;
+  }
+  auto reader = EventReader::Open(o.events, format);
+  if (!reader.ok()) {
+    std::cerr << reader.status().message() << "\n";
+    return kExitIo;
+  }
+  auto producer = kafka::Producer::Create(Client(*config));
+  if (!producer.ok()) {
+    std::cerr << producer.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  int64_t produced = 0, bad = 0;
+  v1::Envelope event;
+  core::Rejection rejection;
+  while (true) {
+    auto r = (*reader)->Next(&event, &rejection);
+    if (r == EventReader::Result::kEnd) break;
+    if (r == EventReader::Result::kBad) {
+      ++bad;
+      std::cerr << o.events << ": record " << (*reader)->record() << ": " << rejection.detail
+                << "\n";
+      continue;
+    }
+    const std::string& key = *core::HeaderOf(event).employee_id;
+    if (auto s = (*producer)->Produce(TopicOf(event, config->topics), key, PayloadBytes(event));
+        !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return processor::kProcessKafka;
+    }
+    ++produced;
+  }
+  if (auto s = (*producer)->Flush(60000); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return processor::kProcessKafka;
+  }
+  std::cerr << "produced " << produced << " events, " << bad << " bad records skipped\n";
+  return bad > 0 ? kExitRejected : kExitOk;
+}
+
+int RunTail(const TailOptions& o) {
+  auto config = Settings(o.kafka);
+  if (!config.ok()) return ConfigError(config.status());
+  const std::string topic = o.topic.empty() ? config->topics.penalties : o.topic;
+  const bool dead_letters = topic == config->topics.deadletter;
+  auto admin = kafka::Admin::Connect(Client(*config));
+  if (!admin.ok()) {
+    std::cerr << admin.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  auto counts = (*admin)->PartitionCounts({topic}, 10000);
+  if (!counts.ok()) {
+    std::cerr << counts.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  if (!counts->count(topic)) {
+    std::cerr << "no topic " << topic << "\n";
+    return processor::kProcessKafka;
+  }
+  auto reader = kafka::PartitionReader::Create(Client(*config));
+  if (!reader.ok()) {
+    std::cerr << reader.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  int partitions = counts->at(topic);
+  std::vector<kafka::TopicPartition> assignment;
+  std::vector<int64_t> high(partitions, 0);
+  for (int p = 0; p < partitions; ++p) {
+    int64_t low = 0;
+    if (auto s = (*reader)->Watermarks(topic, p, &low, &high[p], 10000); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return processor::kProcessKafka;
+    }
+    assignment.push_back({topic, p, o.from_beginning ? low : high[p]});
+  }
+  if (auto s = (*reader)->Assign(assignment); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return processor::kProcessKafka;
+  }
+  auto at_end = [&] {
+    for (int p = 0; p < partitions; ++p) {
+      if ((*reader)->Position(topic, p) < high[p]) return false;
+    }
+    return true;
+  };
+  google::protobuf::util::JsonPrintOptions json;
+  json.preserve_proto_field_names = true;
+  int64_t printed = 0;
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!(o.exit_at_end && at_end())) {
+    kafka::KafkaStatus error;
+    auto record = (*reader)->Poll(200, &error);
+    if (!error.ok()) std::cerr << "consumer: " << error.message << "\n";
+    if (!record) {
+      // Transaction markers hold the last offsets of a partition: after a quiet
+      // spell at the end of the data, the end is reached.
+      if (o.exit_at_end && std::chrono::steady_clock::now() - idle_since > std::chrono::seconds(3)) {
+        break;
+      }
+      continue;
+    }
+    idle_since = std::chrono::steady_clock::now();
+    std::string line;
+    if (dead_letters) {
+      v1::DeadLetter d;
+      d.ParseFromString(record->value);
+      (void)google::protobuf::util::MessageToJsonString(d, &line, json);
+    } else {
+      v1::Decision d;
+      if (!d.ParseFromString(record->value)) {
+        std::cerr << topic << "/" << record->partition << "@" << record->offset
+                  << ": not a decision\n";
+        continue;
+      }
+      line = core::DecisionToJson(d);
+    }
+    std::cout << line << "\n";
+    ++printed;
+  }
+  std::cout.flush();
+  std::cerr << "read " << printed << " records from " << topic << "\n";
+  return kExitOk;
+}
+
+int RunLag(const LagOptions& o) {
+  auto config = Settings(o.kafka);
+  if (!config.ok()) return ConfigError(config.status());
+  const std::string group = o.group.empty() ? config->application_id : o.group;
+  auto admin = kafka::Admin::Connect(Client(*config));
+  if (!admin.ok()) {
+    std::cerr << admin.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  const processor::Topics& t = config->topics;
+  std::vector<std::string> inputs = {t.attendance, t.calls, t.visits, t.callbacks, t.observations};
+  auto counts = (*admin)->PartitionCounts(inputs, 10000);
+  if (!counts.ok()) {
+    std::cerr << counts.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  // A consumer of the group that never subscribes: it reads the group's offsets only.
+  auto consumer = kafka::Consumer::Create(Client(*config), group, nullptr);
+  if (!consumer.ok()) {
+    std::cerr << consumer.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  std::vector<kafka::TopicPartition> parts;
+  for (const auto& [topic, n] : *counts) {
+    for (int p = 0; p < n; ++p) parts.push_back({topic, p, -1});
+  }
+  auto committed = (*consumer)->Committed(parts, 10000);
+  if (!committed.ok()) {
+    std::cerr << committed.status().message() << "\n";
+    return processor::kProcessKafka;
+  }
+  int64_t total = 0;
+  for (const auto& tp : *committed) {
+    int64_t low = 0, high = 0;
+    if (auto s = (*consumer)->Watermarks(tp.topic, tp.partition, &low, &high, 10000); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return processor::kProcessKafka;
+    }
+    int64_t position = tp.offset < 0 ? low : tp.offset;
+    int64_t lag = std::max<int64_t>(0, high - position);
+    total += lag;
+    if (!o.total_only) {
+      std::cout << tp.topic << "\t" << tp.partition << "\tcommitted " << tp.offset << "\tend "
+                << high << "\tlag " << lag << "\n";
+    }
+  }
+  std::cout << total << "\n";
+  return kExitOk;
+}
+
+}  // namespace demerit::cli

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "demerit/core/status.h"
+
+namespace demerit::processor {
+
+struct Topics {
+  std::string attendance = "attendance.punches";
+  std::string calls = "calls.events";
+  std::string visits = "visits.completions";
+  std::string callbacks = "callbacks.results";
+  std::string observations = "observations";
+  std::string penalties = "demerit.penalties";
+  std::string deadletter = "demerit.deadletter";
+  std::string changelog = "demerit.changelog";
+};
+
+// The processor's settings. Defaults, then the YAML file (--config), then
+// flags, then the environment for secrets.
+struct ProcessorConfig {
+  std::string bootstrap = "127.0.0.1:9092";
+  std::string rules = "rules";
+  std::string state = "state";
+  std::string metrics_listen = "0.0.0.0:9464";
+  std::string application_id = "demerit";  // consumer group, transactional id prefix
+  std::string instance_id = "0";           // stable per instance
+  int commit_interval_ms = 100;
+  Topics topics;
+  std::map<std::string, std::string> kafka;  // librdkafka properties, passed through
+};
+
+// Reads a YAML configuration file into *config (keys not in the file keep
+// their values). Unknown keys are errors naming file, line and key.
+core::Status LoadConfigFile(const std::string& path, ProcessorConfig* config);
+
+// Applies DEMERIT_KAFKA_SASL_USERNAME, DEMERIT_KAFKA_SASL_PASSWORD and
+// DEMERIT_KAFKA_SSL_CA_LOCATION from the environment.
+void ApplyEnvironment(ProcessorConfig* config);
+
+}  // namespace demerit::processor

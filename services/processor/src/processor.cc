@@ -1,0 +1,483 @@
+#include "demerit/processor/processor.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "demerit/core/codec.h"
+#include "demerit/core/engine.h"
+#include "demerit/core/state.h"
+#include "demerit/kafka/client.h"
+#include "demerit/store/rocksdb_state_store.h"
+#include "demerit/processor/rule_files.h"
+
+namespace demerit::processor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+void Log(const char* level, const std::string& message) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::fprintf(stderr, "%s %s %s\n", stamp, level, message.c_str());
+  std::fflush(stderr);
+}
+
+// Checkpoint keys: outside every employee's key range (ids have no control
+// characters), one per changelog partition: the next changelog offset that
+// the local state does not yet reflect.
+std::string CheckpointKey(int32_t partition) {
+  return std::string("\x01") + "checkpoint" + core::kKeySeparator + std::to_string(partition);
+}
+
+std::string EmployeeOf(const std::string& key) {
+  return key.substr(0, key.find(core::kKeySeparator));
+}
+
+// Decodes an input record: one message type per topic, wrapped in an Envelope.
+std::optional<core::Rejection> Decode(const kafka::Record& record, core::Stream stream,
+                                      v1::Envelope* out) {
+  out->Clear();
+  if (!record.has_value) return core::Rejection{v1::UNPARSEABLE, "empty record (tombstone)"};
+  google::protobuf::Message* payload = nullptr;
+  switch (stream) {
+    case core::Stream::kAttendance: payload = out->mutable_attendance(); break;
+    case core::Stream::kCalls: payload = out->mutable_call(); break;
+    case core::Stream::kVisits: payload = out->mutable_visit(); break;
+    case core::Stream::kCallbacks: payload = out->mutable_callback(); break;
+    case core::Stream::kObservations: payload = out->mutable_observation(); break;
+  }
+  if (!payload->ParseFromString(record.value)) {
+    return core::Rejection{v1::UNPARSEABLE,
+                           "not a binary " + payload->GetDescriptor()->full_name()};
+  }
+  // Fields this message does not have: another stream's message on this topic.
+  if (!payload->GetReflection()->GetUnknownFields(*payload).empty()) {
+    return core::Rejection{v1::WRONG_TOPIC, "record has fields that " +
+                                                payload->GetDescriptor()->full_name() +
+                                                " does not (another stream's message?)"};
+  }
+  return std::nullopt;
+}
+
+class Processor : public kafka::RebalanceListener {
+ public:
+  Processor(const ProcessorConfig& config, Signals& signals)
+      : config_(config), signals_(signals) {
+    client_.bootstrap = config.bootstrap;
+    client_.properties = config.kafka;
+    const Topics& t = config.topics;
+    inputs_ = {{t.attendance, core::Stream::kAttendance},
+               {t.calls, core::Stream::kCalls},
+               {t.visits, core::Stream::kVisits},
+               {t.callbacks, core::Stream::kCallbacks},
+               {t.observations, core::Stream::kObservations}};
+  }
+
+  int Run();
+
+  void OnAssigned(const std::vector<kafka::TopicPartition>& partitions) override;
+  void OnRevoked(const std::vector<kafka::TopicPartition>& partitions) override;
+
+ private:
+  int Start();
+  bool Process(const kafka::Record& record);
+  // Commits the open transaction; false on a fatal error (fatal_ is set).
+  bool Commit();
+  void AbortAndRewind(const std::string& why);
+  bool Restore(int32_t partition);
+  void ReloadRules();
+
+  const ProcessorConfig& config_;
+  Signals& signals_;
+  kafka::ClientConfig client_;
+  std::map<std::string, core::Stream> inputs_;
+  int partitions_ = 0;
+  std::shared_ptr<const core::RuleSet> rules_;
+  std::string rules_fingerprint_;
+  std::unique_ptr<store::RocksDbStateStore> store_;
+  std::unique_ptr<core::EmployeeStateCache> cache_;
+  std::unique_ptr<core::Engine> engine_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::TransactionalProducer> producer_;
+
+  bool in_transaction_ = false;
+  Clock::time_point transaction_start_;
+  // Next offset to commit per input partition, in the open transaction.
+  std::map<std::pair<std::string, int32_t>, int64_t> offsets_;
+  // Input partition of each employee touched in the open transaction.
+  std::map<std::string, int32_t> employee_partition_;
+  std::set<int32_t> assigned_;
+  int fatal_ = 0;
+  std::vector<v1::Decision> decisions_;
+};
+
+int Processor::Start() {
+  {
+    rules_fingerprint_ = RuleFilesFingerprint(config_.rules);
+    auto loaded = LoadRuleDirectory(config_.rules);
+    if (!loaded.ok()) {
+      Log("ERROR", "rules in " + config_.rules + " are not valid:\n" + loaded.status().message());
+      return kProcessRules;
+    }
+    rules_ = *loaded;
+  }
+  std::error_code ec;
+  fs::create_directories(config_.state, ec);
+  auto store = store::RocksDbStateStore::Open(config_.state, store::RocksDbOptions{});
+  if (!store.ok()) {
+    Log("ERROR", store.status().message());
+    return kProcessState;
+  }
+  store_ = std::move(*store);
+  cache_ = std::make_unique<core::EmployeeStateCache>(store_.get(),
+                                                      core::EmployeeStateCache::Options{});
+  engine_ = std::make_unique<core::Engine>(rules_, cache_.get());
+
+  auto admin = kafka::Admin::Connect(client_);
+  if (!admin.ok()) {
+    Log("ERROR", admin.status().message());
+    return kProcessKafka;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, stream] : inputs_) names.push_back(name);
+  for (const auto* t : {&config_.topics.penalties, &config_.topics.deadletter,
+                        &config_.topics.changelog}) {
+    names.push_back(*t);
+  }
+  auto counts = (*admin)->PartitionCounts(names, 10000);
+  if (!counts.ok()) {
+    Log("ERROR", counts.status().message() + " (Hint: check --bootstrap " + config_.bootstrap +
+                     " and the kafka: settings)");
+    return kProcessKafka;
+  }
+  std::string missing;
+  for (const auto& n : names) {
+    if (!counts->count(n)) missing += (missing.empty() ? "" : ", ") + n;
+  }
+  if (!missing.empty()) {
+    Log("ERROR", "missing topics: " + missing +
+                     " (Hint: demerit topics --bootstrap ADDR --partitions N creates them)");
+    return kProcessKafka;
+  }
+  partitions_ = counts->at(config_.topics.attendance);
+  std::string mismatch;
+  for (const auto& [name, stream] : inputs_) {
+    if (counts->at(name) != partitions_) {
+      mismatch += " " + name + "=" + std::to_string(counts->at(name));
+    }
+  }
+  if (counts->at(config_.topics.changelog) != partitions_) {
+    mismatch += " " + config_.topics.changelog + "=" +
+                std::to_string(counts->at(config_.topics.changelog));
+  }
+  if (!mismatch.empty()) {
+    Log("ERROR", "input topics are not co-partitioned: " + config_.topics.attendance + "=" +
+                     std::to_string(partitions_) + mismatch +
+                     " (Hint: every input topic and the changelog need the same partition count)");
+    return kProcessKafka;
+  }
+
+  const std::string transactional_id = config_.application_id + "-" + config_.instance_id;
+  auto producer = kafka::TransactionalProducer::Create(client_, transactional_id);
+  if (!producer.ok()) {
+    Log("ERROR", producer.status().message());
+    return kProcessKafka;
+  }
+  producer_ = std::move(*producer);
+  kafka::KafkaStatus init = producer_->InitTransactions(30000);
+  if (!init.ok()) {
+    Log("ERROR", "cannot initialise transactions as " + transactional_id + ": " + init.message);
+    return kProcessKafka;
+  }
+  auto consumer = kafka::Consumer::Create(client_, config_.application_id, this);
+  if (!consumer.ok()) {
+    Log("ERROR", consumer.status().message());
+    return kProcessKafka;
+  }
+  consumer_ = std::move(*consumer);
+  std::vector<std::string> input_names;
+  for (const auto& [name, stream] : inputs_) input_names.push_back(name);
+  if (auto s = consumer_->Subscribe(input_names); !s.ok()) {
+    Log("ERROR", s.message());
+    return kProcessKafka;
+  }
+  Log("INFO", "started as " + transactional_id + " in group " + config_.application_id + ", " +
+                  std::to_string(partitions_) + " partitions, rules " + rules_->version());
+  return kProcessOk;
+}
+
+bool Processor::Restore(int32_t partition) {
+  auto started = Clock::now();
+  std::string value;
+  int64_t from = 0;
+  if (store_->Get(CheckpointKey(partition), &value)) {
+    from = std::stoll(value);
+  } else {
+    // No checkpoint: this partition's local state cannot be trusted.
+    std::vector<std::string> stale;
+    store_->Scan(std::string_view("", 0), "\x01", [&](std::string_view key, std::string_view) {
+      if (kafka::Murmur2Partition(EmployeeOf(std::string(key)), partitions_) == partition) {
+        stale.emplace_back(key);
+      }
+      return true;
+    });
+    for (const auto& k : stale) store_->Delete(k);
+  }
+  auto reader = kafka::PartitionReader::Create(client_);
+  if (!reader.ok()) {
+    Log("ERROR", reader.status().message());
+    return false;
+  }
+  int64_t low = 0, high = 0;
+  if (auto s = (*reader)->Watermarks(config_.topics.changelog, partition, &low, &high, 10000);
+      !s.ok()) {
+    Log("ERROR", s.message());
+    return false;
+  }
+  int64_t records = 0, bytes = 0;
+  if (from < high) {
+    (void)(*reader)->Assign({{config_.topics.changelog, partition, std::max(from, low)}});
+    auto idle_since = Clock::now();
+    while (true) {
+      kafka::KafkaStatus error;
+      auto record = (*reader)->Poll(200, &error);
+      if (record) {
+        idle_since = Clock::now();
+        if (record->has_value) {
+          store_->Put(record->key, record->value);
+        } else {
+          store_->Delete(record->key);
+        }
+        ++records;
+        bytes += static_cast<int64_t>(record->key.size() + record->value.size());
+        if (records % 65536 == 0) (void)store_->Commit();
+        if (record->offset + 1 >= high) break;
+      } else {
+        int64_t position = (*reader)->Position(config_.topics.changelog, partition);
+        if (position >= high) break;
+        // Transaction markers take offsets too: nothing more to read.
+        if (Clock::now() - idle_since > std::chrono::seconds(5)) break;
+      }
+    }
+  }
+  store_->Put(CheckpointKey(partition), std::to_string(high));
+  if (auto s = store_->Commit(); !s.ok()) {
+    Log("ERROR", s.message());
+    return false;
+  }
+  double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  Log("INFO", "partition " + std::to_string(partition) + " restored: " + std::to_string(records) +
+                  " changelog records (" + std::to_string(bytes) + " bytes) from offset " +
+                  std::to_string(from) + " in " + std::to_string(secs) + " s");
+  return true;
+}
+
+void Processor::OnAssigned(const std::vector<kafka::TopicPartition>& partitions) {
+  std::set<int32_t> numbers;
+  for (const auto& p : partitions) numbers.insert(p.partition);
+  cache_->Clear();
+  for (int32_t n : numbers) {
+    if (!Restore(n)) {
+      fatal_ = kProcessKafka;
+      return;
+    }
+    assigned_.insert(n);
+  }
+  std::string list;
+  for (int32_t n : numbers) list += " " + std::to_string(n);
+  Log("INFO", "assigned partitions:" + (list.empty() ? std::string(" none") : list));
+}
+
+void Processor::OnRevoked(const std::vector<kafka::TopicPartition>& partitions) {
+  // Finish the open transaction while the partitions are still ours.
+  if (in_transaction_) Commit();
+  cache_->Clear();
+  assigned_.clear();
+  Log("INFO", "partitions revoked: " + std::to_string(partitions.size()));
+}
+
+bool Processor::Process(const kafka::Record& record) {
+  auto stream = inputs_.find(record.topic);
+  if (stream == inputs_.end()) return true;
+  if (!in_transaction_) {
+    kafka::KafkaStatus s = producer_->BeginTransaction();
+    if (!s.ok()) {
+      Log("ERROR", "fatal transaction error, probably fenced by another instance with the same "
+                   "transactional id (begin): " + s.message);
+      fatal_ = kProcessFenced;
+      return false;
+    }
+    in_transaction_ = true;
+    transaction_start_ = Clock::now();
+  }
+  offsets_[{record.topic, record.partition}] = record.offset + 1;
+  v1::Envelope event;
+  std::optional<core::Rejection> rejection = Decode(record, stream->second, &event);
+  core::ApplyResult result;
+  decisions_.clear();
+  if (!rejection) {
+    result = engine_->Apply(event, &decisions_);
+    if (result.outcome == core::ApplyResult::Outcome::kRejected) rejection = result.rejection;
+  }
+  if (rejection) {
+    v1::DeadLetter dead;
+    dead.set_reason(rejection->reason);
+    dead.set_detail(rejection->detail);
+    dead.set_source_topic(record.topic);
+    dead.set_source_partition(record.partition);
+    dead.set_source_offset(record.offset);
+    dead.set_key(record.key);
+    dead.set_value(record.value);
+    kafka::KafkaStatus s = producer_->Produce(config_.topics.deadletter, record.partition,
+                                              record.key, dead.SerializeAsString());
+    if (!s.ok()) {
+      AbortAndRewind("dead letter: " + s.message);
+      return false;
+    }
+    return true;
+  }
+  const std::string& employee = *core::HeaderOf(event).employee_id;
+  employee_partition_[employee] = record.partition;
+  for (const auto& d : decisions_) {
+    kafka::KafkaStatus s =
+        producer_->Produce(config_.topics.penalties, -1, d.employee_id(), d.SerializeAsString());
+    if (!s.ok()) {
+      AbortAndRewind("producing a decision: " + s.message);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Processor::Commit() {
+  if (!in_transaction_) return true;
+  // The state changes of this transaction go to the changelog, on the
+  // partition of the input they came from.
+  kafka::KafkaStatus s;
+  cache_->ForEachChange([&](const std::string& key, const std::string* value) {
+    if (!s.ok()) return;
+    std::string employee = EmployeeOf(key);
+    auto it = employee_partition_.find(employee);
+    int32_t partition = it != employee_partition_.end()
+                            ? it->second
+                            : kafka::Murmur2Partition(employee, partitions_);
+    s = producer_->Produce(config_.topics.changelog, partition, key,
+                           value ? std::optional<std::string>(*value) : std::nullopt);
+  });
+  if (s.ok()) {
+    std::vector<kafka::TopicPartition> offsets;
+    for (const auto& [tp, offset] : offsets_) offsets.push_back({tp.first, tp.second, offset});
+    if (!offsets.empty()) s = producer_->SendOffsets(offsets, *consumer_);
+  }
+  if (s.ok()) s = producer_->Commit();
+  if (!s.ok()) {
+    if (s.kind == kafka::ErrorKind::kFatal) {
+      Log("ERROR", "fatal transaction error, probably fenced by another instance with the same "
+                   "transactional id: " + s.message);
+      fatal_ = kProcessFenced;
+      return false;
+    }
+    AbortAndRewind("commit: " + s.message);
+    return true;
+  }
+  // Committed: the local state catches up with the changelog.
+  cache_->Flush();
+  for (const auto& [tp, offset] : producer_->TakeDelivered()) {
+    if (tp.first == config_.topics.changelog) {
+      store_->Put(CheckpointKey(tp.second), std::to_string(offset + 1));
+    }
+  }
+  if (auto st = store_->Commit(); !st.ok()) {
+    Log("ERROR", "state write failed after a commit: " + st.message());
+    fatal_ = kProcessState;
+    return false;
+  }
+  in_transaction_ = false;
+  offsets_.clear();
+  employee_partition_.clear();
+  return true;
+}
+
+void Processor::AbortAndRewind(const std::string& why) {
+  Log("WARN", "aborting the transaction: " + why);
+  kafka::KafkaStatus s = producer_->Abort();
+  if (!s.ok() && s.kind == kafka::ErrorKind::kFatal) {
+    Log("ERROR", "abort failed: " + s.message);
+    fatal_ = kProcessFenced;
+  }
+  cache_->Discard();
+  store_->Discard();
+  (void)producer_->TakeDelivered();
+  in_transaction_ = false;
+  // Back to the committed offsets of every assigned partition.
+  auto assignment = consumer_->Assignment();
+  auto committed = consumer_->Committed(assignment, 10000);
+  if (committed.ok()) {
+    for (const auto& tp : *committed) (void)consumer_->Seek(tp, 10000);
+  }
+  offsets_.clear();
+  employee_partition_.clear();
+}
+
+void Processor::ReloadRules() {
+  rules_fingerprint_ = RuleFilesFingerprint(config_.rules);
+  auto loaded = LoadRuleDirectory(config_.rules);
+  if (!loaded.ok()) {
+    Log("ERROR", "rules reload refused, keeping rules " + rules_->version() + ":\n" +
+                     loaded.status().message());
+    return;
+  }
+  if ((*loaded)->version() == rules_->version()) return;
+  if (in_transaction_ && !Commit()) return;
+  rules_ = *loaded;
+  engine_ = std::make_unique<core::Engine>(rules_, cache_.get());
+  Log("INFO", "rules reloaded: version " + rules_->version());
+}
+
+int Processor::Run() {
+  if (int code = Start(); code != kProcessOk) return code;
+  auto next_watch = Clock::now();
+  while (!signals_.stop.load() && fatal_ == 0) {
+    kafka::KafkaStatus error;
+    auto record = consumer_->Poll(50, &error);
+    if (fatal_ != 0) break;
+    if (!error.ok()) {
+      if (error.kind == kafka::ErrorKind::kFatal) {
+        Log("ERROR", "consumer: " + error.message);
+        fatal_ = kProcessKafka;
+        break;
+      }
+      Log("WARN", "consumer: " + error.message);
+    }
+    if (record && !Process(*record) && fatal_ != 0) break;
+    producer_->Poll();
+    if (in_transaction_ &&
+        Clock::now() - transaction_start_ >= std::chrono::milliseconds(config_.commit_interval_ms)) {
+      if (!Commit()) break;
+    }
+    if (signals_.reload.exchange(false)) ReloadRules();
+    if (Clock::now() >= next_watch) {
+      if (RuleFilesFingerprint(config_.rules) != rules_fingerprint_) ReloadRules();
+      next_watch = Clock::now() + std::chrono::seconds(1);
+    }
+  }
+  if (fatal_ == 0 && in_transaction_) Commit();
+  if (consumer_) consumer_->Close();
+  if (fatal_ != 0) return fatal_;
+  Log("INFO", "stopped");
+  return kProcessOk;
+}
+
+}  // namespace
+
+int RunProcessor(const ProcessorConfig& config, Signals& signals) {
+  Processor processor(config, signals);
+  return processor.Run();
+}
+
+}  // namespace demerit::processor

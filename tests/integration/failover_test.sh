@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Scale-out and failover: two processors in one group share the partitions;
+# one is killed mid-run; the survivor restores its partitions' state from the
+# changelog and finishes. The committed decisions equal the replay.
+. "$(dirname "$0")/lib.sh" "$@"
+start_broker
+write_config
+"$DEMERIT" topics --bootstrap "$BOOTSTRAP" --partitions 4 > /dev/null
+"$DEMERIT" gen --rules "$RULES" --employees 120 --days 30 --seed 5 --format pb \
+  --out "$WORK/events.pb" 2> /dev/null
+"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/events.pb" 2> /dev/null
+start_processor a
+start_processor b
+# Both hold partitions once the group settles.
+for i in $(seq 1 100); do
+  grep -q "assigned partitions: [0-9]" "$WORK/a.log" 2>/dev/null && \
+    grep -q "assigned partitions: [0-9]" "$WORK/b.log" 2>/dev/null && break
+  sleep 0.2
+done
+grep -q "assigned partitions: [0-9]" "$WORK/b.log" && grep -q "assigned partitions: [0-9]" "$WORK/a.log" \
+  && pass "partitions shared: a:$(grep 'assigned partitions' "$WORK/a.log" | tail -1 | sed 's/.*partitions://'), b:$(grep 'assigned partitions' "$WORK/b.log" | tail -1 | sed 's/.*partitions://')" \
+  || fail "partitions not shared"
+sleep 2
+kill_processor b KILL
+log "b killed"
+wait_caught_up 300 && pass "survivor caught up" || fail "survivor did not catch up"
+grep -q "restored: [1-9]" "$WORK/a.log" && pass "survivor restored state from the changelog" \
+  || fail "no restore from the changelog"
+kill_processor a TERM
+check_against_replay "$WORK/events.pb" failover
+finish
