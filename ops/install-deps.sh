@@ -16,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   time                                    # /usr/bin/time for peak memory in benchmarks
   default-jdk-headless maven              # the test broker (Apache Kafka, ops/kafka/)
-  prometheus jq                           # promtool for the alert and dashboard checks
+  prometheus jq curl                      # promtool, and a real Prometheus for the metric checks
   python3-venv                            # the offline Kubernetes schema validator (chart checks)
 )
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,7 @@ struct ReplayOptions {
   bool net = false;
   bool quiet = false;
   size_t cache_mb = 1024;  // employees' state kept in memory
+  std::string metrics_out;  // write the metrics here at the end (Prometheus text format)
 };
 int RunReplay(const ReplayOptions& options);
 
@@ -95,6 +98,40 @@ struct AuditDiffOptions {
 };
 // Exit 0 only when both logs, reversals applied, have the same standing decisions.
 int RunAuditDiff(const AuditDiffOptions& options);
+
+// Reads a decision log (NDJSON, one demerit.v1.Decision a line, as replay and
+// tail print it) and calls visit(line, decision) for each decision in log
+// order, with its 1-based line number; blank lines are skipped. Reads at most
+// `max_lines` lines when it is positive. Stops at the first line that is not a
+// decision, with an error naming `name` and the line.
+core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
+                             const std::function<void(int64_t, const v1::Decision&)>& visit);
+
+struct ExplainOptions {
+  std::string penalty_id;        // an ISSUE id, or a REVERSAL id (its issue is explained)
+  std::string decisions;         // the decision log (NDJSON, as replay prints it)
+  std::string rules_dir = "rules";  // for titles, the site's time zone and the ladder
+  std::string events;            // optional: the event file, to show the evidence events
+  std::string input_format = "auto";  // of --events: auto | ndjson | pb
+  bool json = false;
+};
+// Explains one decision: rule, clause, version, pack, site and zone, local
+// window, ranked occurrences, ladder step, guardrail, history in the log.
+// Exit 0 when found, 1 when the id is not in the log.
+int RunExplain(const ExplainOptions& options);
+
+struct ExportOptions {
+  std::string decisions;          // the decision log (NDJSON, as replay prints it)
+  std::string rules_dir = "rules";  // for the site's time zone
+  std::string site;
+  std::string period;             // YYYY-MM: the local month at the site
+  int64_t as_of_line = 0;         // > 0: use only the first N lines of the log
+  std::string as_of;              // a time: refused, a file log carries no decision times
+  std::string out = "-";
+};
+// Writes one site's payroll month as CSV (RFC 4180, CRLF, header row): per
+// employee, the standing issues whose trigger's local month is the period.
+int RunExport(const ExportOptions& options);
 
 // The events `demerit gen` writes, in the order it writes them.
 core::StatusOr<std::vector<v1::Envelope>> GenerateEvents(const GenOptions& options,

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
                          "Memory for active employees' state (MiB); the rest stays in RocksDB")
       ->capture_default_str()
       ->check(CLI::Range(16, 1 << 20));
+  replay_cmd->add_option("--metrics-out", replay.metrics_out,
+                         "Write the run's metrics to FILE at the end (Prometheus text format)");
 
   auto* rules_cmd = app.add_subcommand("rules", "Check or test a rules directory");
   rules_cmd->require_subcommand(1);
@@ -116,6 +118,40 @@ int main(int argc, char** argv) {
       ->required();
   diff_cmd->add_flag("--json", diff.json, "Findings as NDJSON");
 
+  ExplainOptions explain;
+  auto* explain_cmd = app.add_subcommand(
+      "explain", "Explain one decision of a decision log: rule, window, occurrences, history");
+  explain_cmd->add_option("penalty_id", explain.penalty_id, "An ISSUE or REVERSAL penalty_id")
+      ->required();
+  explain_cmd->add_option("--decisions", explain.decisions, "Decision log (NDJSON, as replay prints it)")
+      ->required();
+  explain_cmd->add_option("--rules", explain.rules_dir, "Rules directory")->capture_default_str();
+  explain_cmd->add_option("--events", explain.events,
+                          "Event file, to show the content of the evidence events");
+  explain_cmd->add_option("--input-format", explain.input_format,
+                          "Of --events: ndjson or pb; auto: pb for *.pb and *.bin")
+      ->capture_default_str();
+  explain_cmd->add_flag("--json", explain.json, "One JSON object instead of text");
+
+  ExportOptions export_options;
+  auto* export_cmd = app.add_subcommand(
+      "export", "Payroll CSV of one site and local month from a decision log");
+  export_cmd->add_option("--decisions", export_options.decisions,
+                         "Decision log (NDJSON, as replay prints it), - for standard input")
+      ->required();
+  export_cmd->add_option("--rules", export_options.rules_dir, "Rules directory (site time zones)")
+      ->capture_default_str();
+  export_cmd->add_option("--site", export_options.site, "Site id")->required();
+  export_cmd->add_option("--period", export_options.period, "YYYY-MM, the local month at the site")
+      ->required();
+  export_cmd->add_option("--as-of-line", export_options.as_of_line,
+                         "Use only the first N lines of the log: the export made when it had N lines")
+      ->check(CLI::PositiveNumber);
+  export_cmd->add_option("--as-of", export_options.as_of,
+                         "A time: not available for a file log, which records no decision times");
+  export_cmd->add_option("--out", export_options.out, "Output file, - for standard output")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -131,6 +167,8 @@ int main(int argc, char** argv) {
   if (*produce_cmd) return RunProduce(produce);
   if (*tail_cmd) return RunTail(tail);
   if (*diff_cmd) return RunAuditDiff(diff);
+  if (*explain_cmd) return RunExplain(explain);
+  if (*export_cmd) return RunExport(export_options);
   if (*lag_cmd) return RunLag(lag);
   return kExitUsage;
 }

@@ -3,12 +3,14 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "commands.h"
 #include "decision_table.h"
 #include "demerit/core/engine.h"
+#include "demerit/metrics/metrics.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "event_reader.h"
 #include "demerit/processor/rule_files.h"
@@ -100,6 +102,13 @@ int RunReplay(const ReplayOptions& options) {
       out_buffer.clear();
     }
   };
+  metrics::Metrics metrics;
+  const bool with_metrics = !options.metrics_out.empty();
+  auto stream_of = [](const v1::Envelope& e) {
+    core::Stream stream;
+    return core::StreamOf(e, &stream) ? std::string(core::StreamName(stream))
+                                      : std::string("unknown");
+  };
   int64_t read = 0, applied = 0, duplicates = 0, rejected = 0;
   v1::Envelope event;
   core::Rejection rejection;
@@ -114,6 +123,9 @@ int RunReplay(const ReplayOptions& options) {
     const char* unit = format == InputFormat::kNdjson ? "line" : "record";
     if (result == EventReader::Result::kBad) {
       ++rejected;
+      if (with_metrics) {
+        metrics.DeadLettered("unknown", v1::DeadLetterReason_Name(rejection.reason));
+      }
       std::cerr << options.events << ": " << unit << " " << (*reader)->record() << ": "
                 << v1::DeadLetterReason_Name(rejection.reason) << ": " << rejection.detail << "\n";
       continue;
@@ -125,10 +137,20 @@ int RunReplay(const ReplayOptions& options) {
       case core::ApplyResult::Outcome::kDuplicate: ++duplicates; break;
       case core::ApplyResult::Outcome::kRejected:
         ++rejected;
+        if (with_metrics) {
+          metrics.DeadLettered(stream_of(event), v1::DeadLetterReason_Name(r.rejection.reason));
+        }
         std::cerr << options.events << ": " << unit << " " << (*reader)->record() << ": "
                   << v1::DeadLetterReason_Name(r.rejection.reason) << ": " << r.rejection.detail
                   << "\n";
         break;
+    }
+    if (with_metrics && r.outcome != core::ApplyResult::Outcome::kRejected) {
+      if (const core::Site* site = (*rules)->FindSite(*core::HeaderOf(event).site_id)) {
+        metrics.EventApplied(event, *site, r.outcome == core::ApplyResult::Outcome::kDuplicate);
+      }
+      for (const auto& [site, rule] : r.occurrences) metrics.Occurrence(site->id, rule->pack, rule->id);
+      for (const auto& d : decisions) metrics.DecisionMade(d);
     }
     for (const auto& d : decisions) {
       ++(d.kind() == v1::REVERSAL ? reversed : issued);
@@ -189,6 +211,15 @@ int RunReplay(const ReplayOptions& options) {
   }
   flush_out();
   std::fflush(stdout);
+  if (with_metrics) {
+    metrics.RulesInForce((*rules)->version());
+    std::ofstream out(options.metrics_out, std::ios::binary);
+    out << metrics.Serialize();
+    if (!out) {
+      std::cerr << "cannot write metrics to " << options.metrics_out << "\n";
+      return kExitIo;
+    }
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!options.quiet) {
     std::string standing_text = options.net ? ", standing " + std::to_string(standing) : "";

@@ -147,6 +147,7 @@ class Engine::Transition {
       : rules_(rules), state_(state), event_(event), header_(HeaderOf(event)) {}
 
   ApplyResult Run(std::vector<v1::Decision>* out);
+  std::vector<std::pair<const Site*, const Rule*>> occurrences_;
 
  private:
   template <typename M>
@@ -228,6 +229,7 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out) {
   }
   if (Effective(record)) Toggle(event_, true);
   FireTimers();
+  result.occurrences = std::move(occurrences_);
   clock_.SerializeToString(&buffer_);
   if (buffer_ != clock_before) state_->Put(clock_key, buffer_);
   Settle(out);
@@ -424,6 +426,7 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
     if (earlier.size() > kMaxLadderSteps) earlier.pop_front();
   };
   auto add = [&](int rank) {
+    occurrences_.emplace_back(&site, &rule);
     record.set_occurred_at_ns(h.occurred_at);
     record.set_event_id(*h.event_id);
     record.set_rule_id(rule.qualified);

@@ -10,6 +10,7 @@
 #include "demerit/core/engine.h"
 #include "demerit/core/state.h"
 #include "demerit/kafka/client.h"
+#include "demerit/metrics/metrics.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "demerit/processor/rule_files.h"
 
@@ -105,6 +106,14 @@ class Processor : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<kafka::TransactionalProducer> producer_;
 
+  metrics::Metrics metrics_;
+  std::unique_ptr<metrics::HttpServer> http_;
+  std::atomic<bool> ready_{false};
+  // Next offset to read per input partition (for the lag gauge).
+  std::map<std::pair<std::string, int32_t>, int64_t> positions_;
+  Clock::time_point next_lag_report_;
+  void ReportLag();
+
   bool in_transaction_ = false;
   Clock::time_point transaction_start_;
   // Next offset to commit per input partition, in the open transaction.
@@ -117,6 +126,15 @@ class Processor : public kafka::RebalanceListener {
 };
 
 int Processor::Start() {
+  auto http = metrics::HttpServer::Start(config_.metrics_listen, &metrics_,
+                                         [this] { return ready_.load(); });
+  if (!http.ok()) {
+    Log("ERROR", http.status().message());
+    return kProcessConfig;
+  }
+  http_ = std::move(*http);
+  Log("INFO", "metrics and health on port " + std::to_string(http_->port()) +
+                  " (/metrics, /healthz, /readyz)");
   {
     rules_fingerprint_ = RuleFilesFingerprint(config_.rules);
     auto loaded = LoadRuleDirectory(config_.rules);
@@ -125,6 +143,7 @@ int Processor::Start() {
       return kProcessRules;
     }
     rules_ = *loaded;
+    metrics_.RulesInForce(rules_->version());
   }
   std::error_code ec;
   fs::create_directories(config_.state, ec);
@@ -271,6 +290,7 @@ bool Processor::Restore(int32_t partition) {
     return false;
   }
   double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  metrics_.RestoreDone(partition, secs, records, bytes);
   Log("INFO", "partition " + std::to_string(partition) + " restored: " + std::to_string(records) +
                   " changelog records (" + std::to_string(bytes) + " bytes) from offset " +
                   std::to_string(from) + " in " + std::to_string(secs) + " s");
@@ -281,6 +301,9 @@ void Processor::OnAssigned(const std::vector<kafka::TopicPartition>& partitions)
   std::set<int32_t> numbers;
   for (const auto& p : partitions) numbers.insert(p.partition);
   cache_->Clear();
+  ready_ = false;
+  metrics_.SetReady(false);
+  metrics_.SetRestoring(true);
   for (int32_t n : numbers) {
     if (!Restore(n)) {
       fatal_ = kProcessKafka;
@@ -288,6 +311,10 @@ void Processor::OnAssigned(const std::vector<kafka::TopicPartition>& partitions)
     }
     assigned_.insert(n);
   }
+  metrics_.SetRestoring(false);
+  metrics_.SetAssignedPartitions(static_cast<int>(assigned_.size()));
+  ready_ = true;
+  metrics_.SetReady(true);
   std::string list;
   for (int32_t n : numbers) list += " " + std::to_string(n);
   Log("INFO", "assigned partitions:" + (list.empty() ? std::string(" none") : list));
@@ -298,6 +325,8 @@ void Processor::OnRevoked(const std::vector<kafka::TopicPartition>& partitions) 
   if (in_transaction_) Commit();
   cache_->Clear();
   assigned_.clear();
+  positions_.clear();
+  metrics_.SetAssignedPartitions(0);
   Log("INFO", "partitions revoked: " + std::to_string(partitions.size()));
 }
 
@@ -316,15 +345,20 @@ bool Processor::Process(const kafka::Record& record) {
     transaction_start_ = Clock::now();
   }
   offsets_[{record.topic, record.partition}] = record.offset + 1;
+  positions_[{record.topic, record.partition}] = record.offset + 1;
   v1::Envelope event;
   std::optional<core::Rejection> rejection = Decode(record, stream->second, &event);
   core::ApplyResult result;
   decisions_.clear();
+  const std::string stream_name(core::StreamName(stream->second));
   if (!rejection) {
+    auto started = Clock::now();
     result = engine_->Apply(event, &decisions_);
+    metrics_.RuleEvaluation(std::chrono::duration<double>(Clock::now() - started).count());
     if (result.outcome == core::ApplyResult::Outcome::kRejected) rejection = result.rejection;
   }
   if (rejection) {
+    metrics_.DeadLettered(stream_name, v1::DeadLetterReason_Name(rejection->reason));
     v1::DeadLetter dead;
     dead.set_reason(rejection->reason);
     dead.set_detail(rejection->detail);
@@ -341,8 +375,23 @@ bool Processor::Process(const kafka::Record& record) {
     }
     return true;
   }
-  const std::string& employee = *core::HeaderOf(event).employee_id;
+  core::EventHeader header = core::HeaderOf(event);
+  const std::string& employee = *header.employee_id;
   employee_partition_[employee] = record.partition;
+  if (const core::Site* site = rules_->FindSite(*header.site_id)) {
+    metrics_.EventApplied(event, *site,
+                          result.outcome == core::ApplyResult::Outcome::kDuplicate);
+  }
+  for (const auto& [site, rule] : result.occurrences) {
+    metrics_.Occurrence(site->id, rule->pack, rule->id);
+  }
+  metrics_.EventTimeLag(stream_name,
+                        static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count() -
+                                            header.occurred_at) /
+                            core::kNanosPerSecond);
+  for (const auto& d : decisions_) metrics_.DecisionMade(d);
   for (const auto& d : decisions_) {
     kafka::KafkaStatus s =
         producer_->Produce(config_.topics.penalties, -1, d.employee_id(), d.SerializeAsString());
@@ -374,9 +423,11 @@ bool Processor::Commit() {
     for (const auto& [tp, offset] : offsets_) offsets.push_back({tp.first, tp.second, offset});
     if (!offsets.empty()) s = producer_->SendOffsets(offsets, *consumer_);
   }
+  auto commit_started = Clock::now();
   if (s.ok()) s = producer_->Commit();
   if (!s.ok()) {
     if (s.kind == kafka::ErrorKind::kFatal) {
+      metrics_.TransactionFailed();
       Log("ERROR", "fatal transaction error, probably fenced by another instance with the same "
                    "transactional id: " + s.message);
       fatal_ = kProcessFenced;
@@ -385,6 +436,8 @@ bool Processor::Commit() {
     AbortAndRewind("commit: " + s.message);
     return true;
   }
+  metrics_.TransactionCommitted(
+      std::chrono::duration<double>(Clock::now() - commit_started).count());
   // Committed: the local state catches up with the changelog.
   cache_->Flush();
   for (const auto& [tp, offset] : producer_->TakeDelivered()) {
@@ -405,6 +458,7 @@ bool Processor::Commit() {
 
 void Processor::AbortAndRewind(const std::string& why) {
   Log("WARN", "aborting the transaction: " + why);
+  metrics_.TransactionAborted();
   kafka::KafkaStatus s = producer_->Abort();
   if (!s.ok() && s.kind == kafka::ErrorKind::kFatal) {
     Log("ERROR", "abort failed: " + s.message);
@@ -424,18 +478,31 @@ void Processor::AbortAndRewind(const std::string& why) {
   employee_partition_.clear();
 }
 
+void Processor::ReportLag() {
+  next_lag_report_ = Clock::now() + std::chrono::seconds(5);
+  for (const auto& [tp, position] : positions_) {
+    int64_t low = 0, high = 0;
+    if (consumer_->Watermarks(tp.first, tp.second, &low, &high, 2000).ok()) {
+      metrics_.ConsumerLag(tp.first, tp.second, std::max<int64_t>(0, high - position));
+    }
+  }
+}
+
 void Processor::ReloadRules() {
   rules_fingerprint_ = RuleFilesFingerprint(config_.rules);
   auto loaded = LoadRuleDirectory(config_.rules);
   if (!loaded.ok()) {
     Log("ERROR", "rules reload refused, keeping rules " + rules_->version() + ":\n" +
                      loaded.status().message());
+    metrics_.RulesReloaded(false);
     return;
   }
   if ((*loaded)->version() == rules_->version()) return;
   if (in_transaction_ && !Commit()) return;
   rules_ = *loaded;
   engine_ = std::make_unique<core::Engine>(rules_, cache_.get());
+  metrics_.RulesReloaded(true);
+  metrics_.RulesInForce(rules_->version());
   Log("INFO", "rules reloaded: version " + rules_->version());
 }
 
@@ -461,6 +528,7 @@ int Processor::Run() {
       if (!Commit()) break;
     }
     if (signals_.reload.exchange(false)) ReloadRules();
+    if (Clock::now() >= next_lag_report_) ReportLag();
     if (Clock::now() >= next_watch) {
       if (RuleFilesFingerprint(config_.rules) != rules_fingerprint_) ReloadRules();
       next_watch = Clock::now() + std::chrono::seconds(1);

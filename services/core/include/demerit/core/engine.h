@@ -31,6 +31,8 @@ struct ApplyResult {
   enum class Outcome { kApplied, kDuplicate, kRejected };
   Outcome outcome = Outcome::kApplied;
   Rejection rejection;  // when rejected
+  // The rules this event matched (occurrences it added), for metrics.
+  std::vector<std::pair<const Site*, const Rule*>> occurrences;
 };
 
 class Engine {

@@ -14,6 +14,7 @@ namespace demerit::processor {
 // Exit codes of `demerit process`.
 enum ProcessExit {
   kProcessOk = 0,
+  kProcessConfig = 2,
   kProcessRules = 3,
   kProcessState = 4,
   kProcessKafka = 5,

@@ -1,0 +1,197 @@
+// demerit export: one site's payroll month from a decision log, as CSV.
+//
+// A decision belongs to the local month (in the site's time zone) of the event
+// that triggered it, whenever it was decided: a reversal or a re-issue that
+// comes late in the log counts in the month it is about. Reversals are applied:
+// only the issues standing at the end of the log (or at line --as-of-line)
+// are paid.
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "commands.h"
+#include "demerit/core/codec.h"
+#include "demerit/core/facts.h"
+#include "demerit/core/time.h"
+#include "demerit/processor/rule_files.h"
+
+namespace demerit::cli {
+
+core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
+                             const std::function<void(int64_t, const v1::Decision&)>& visit) {
+  std::string line;
+  int64_t number = 0;
+  v1::Decision d;
+  while ((max_lines <= 0 || number < max_lines) && std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (auto bad = core::ParseDecisionJson(line, &d)) {
+      return core::Status::Error(name + ": line " + std::to_string(number) + ": " + bad->detail);
+    }
+    visit(number, d);
+  }
+  if (in.bad()) return core::Status::Error(name + ": read error");
+  return core::Status::Ok();
+}
+
+namespace {
+
+constexpr const char* kColumns[] = {"employee_id", "site_id",     "period",
+                                    "currency",    "fines_minor", "capped_minor",
+                                    "decisions",   "warnings",    "notices",
+                                    "dismissal_reviews", "dismissals"};
+
+// One employee's month.
+struct PayrollRow {
+  int64_t fines_minor = 0;
+  int64_t capped_minor = 0;
+  int64_t decisions = 0;
+  int64_t warnings = 0;
+  int64_t notices = 0;
+  int64_t dismissal_reviews = 0;
+  int64_t dismissals = 0;
+};
+
+// A field as RFC 4180 writes it: quoted when it holds a comma, a quote or a
+// line break, with quotes doubled.
+std::string CsvField(const std::string& field) {
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+void AppendCsvRow(const std::vector<std::string>& fields, std::string* out) {
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) *out += ',';
+    *out += CsvField(fields[i]);
+  }
+  *out += "\r\n";
+}
+
+}  // namespace
+
+int RunExport(const ExportOptions& o) {
+  if (!o.as_of.empty()) {
+    std::cerr << "--as-of " << o.as_of
+              << ": a decision log file records no decision times, so it cannot be cut at a "
+                 "time (Hint: --as-of-line N reproduces the export made when the log had N "
+                 "lines)\n";
+    return kExitUsage;
+  }
+  static const std::regex kPeriod("[0-9]{4}-(0[1-9]|1[0-2])");
+  if (!std::regex_match(o.period, kPeriod)) {
+    std::cerr << "--period: \"" << o.period
+              << "\" is not a month (Hint: YYYY-MM, the local month at the site, e.g. 2026-11)\n";
+    return kExitUsage;
+  }
+  auto rules = processor::LoadRuleDirectory(o.rules_dir);
+  if (!rules.ok()) {
+    std::cerr << rules.status().message() << "\n";
+    return kExitRules;
+  }
+  const core::Site* site = (*rules)->FindSite(o.site);
+  if (site == nullptr) {
+    std::string known;
+    for (const auto& [id, s] : (*rules)->sites()) known += (known.empty() ? "" : ", ") + id;
+    std::cerr << "--site: unknown site \"" << o.site << "\" (Hint: the sites of " << o.rules_dir
+              << " are " << known << ")\n";
+    return kExitUsage;
+  }
+
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (o.decisions != "-") {
+    file.open(o.decisions, std::ios::binary);
+    if (!file) {
+      std::cerr << "cannot read " << o.decisions << "\n";
+      return kExitIo;
+    }
+    in = &file;
+  }
+  // The issues of this site and month standing so far, by penalty_id.
+  std::map<std::string, v1::Decision> standing;
+  int64_t problems = 0;
+  auto problem = [&](int64_t line, const std::string& what) {
+    ++problems;
+    std::cerr << o.decisions << ": line " << line << ": " << what << "\n";
+  };
+  auto status = ReadDecisionLog(*in, o.decisions, o.as_of_line, [&](int64_t line,
+                                                                    const v1::Decision& d) {
+    if (d.site_id() != o.site) return;
+    if (core::FormatMonth(site->zone.ToCivil(core::ToNanos(d.occurred_at())).day) != o.period) {
+      return;
+    }
+    switch (d.kind()) {
+      case v1::ISSUE:
+        if (!standing.emplace(d.penalty_id(), d).second) {
+          problem(line, d.penalty_id() + " issued again while it stands; counted once");
+        }
+        break;
+      case v1::REVERSAL:
+        if (standing.erase(d.reverses_penalty_id()) == 0) {
+          problem(line, "reversal " + d.penalty_id() + " of " + d.reverses_penalty_id() +
+                            ", which does not stand; ignored");
+        }
+        break;
+      default:
+        problem(line, "decision " + d.penalty_id() + " is neither ISSUE nor REVERSAL; ignored");
+    }
+  });
+  if (!status.ok()) {
+    std::cerr << status.message() << "\n";
+    return kExitIo;
+  }
+
+  // One row per employee (and currency, should a site ever have changed its
+  // currency within the month), sorted by employee_id.
+  std::map<std::pair<std::string, std::string>, PayrollRow> rows;
+  for (const auto& [id, d] : standing) {
+    PayrollRow& row = rows[{d.employee_id(), d.currency()}];
+    row.fines_minor += d.amount_minor();
+    row.capped_minor += d.capped_minor();
+    ++row.decisions;
+    switch (d.action()) {
+      case v1::WARNING: ++row.warnings; break;
+      case v1::NOTICE: ++row.notices; break;
+      case v1::DISMISSAL_REVIEW: ++row.dismissal_reviews; break;
+      case v1::DISMISSAL: ++row.dismissals; break;
+      default: break;
+    }
+  }
+  std::string csv;
+  AppendCsvRow(std::vector<std::string>(std::begin(kColumns), std::end(kColumns)), &csv);
+  for (const auto& [key, r] : rows) {
+    AppendCsvRow({key.first, o.site, o.period, key.second, std::to_string(r.fines_minor),
+                  std::to_string(r.capped_minor), std::to_string(r.decisions),
+                  std::to_string(r.warnings), std::to_string(r.notices),
+                  std::to_string(r.dismissal_reviews), std::to_string(r.dismissals)},
+                 &csv);
+  }
+  if (o.out == "-") {
+    std::cout.write(csv.data(), static_cast<std::streamsize>(csv.size()));
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "cannot write to standard output\n";
+      return kExitIo;
+    }
+  } else {
+    std::ofstream out(o.out, std::ios::binary | std::ios::trunc);
+    out.write(csv.data(), static_cast<std::streamsize>(csv.size()));
+    out.close();
+    if (!out) {
+      std::cerr << "cannot write " << o.out << "\n";
+      return kExitIo;
+    }
+  }
+  return problems > 0 ? kExitRejected : kExitOk;
+}
+
+}  // namespace demerit::cli

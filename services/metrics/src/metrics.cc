@@ -1,0 +1,371 @@
+#include "demerit/metrics/metrics.h"
+
+#include <civetweb.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "demerit/core/facts.h"
+
+namespace demerit::metrics {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+namespace {
+
+Histogram::BucketBoundaries Exponential(double start, double factor, int count) {
+  Histogram::BucketBoundaries b;
+  double v = start;
+  for (int i = 0; i < count; ++i, v *= factor) b.push_back(v);
+  return b;
+}
+
+}  // namespace
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  Family<Counter>& consumed = BuildCounter()
+                                  .Name("demerit_events_consumed_total")
+                                  .Help("Input records decoded and applied")
+                                  .Register(*registry);
+  Family<Counter>& duplicates = BuildCounter()
+                                    .Name("demerit_events_duplicate_total")
+                                    .Help("Records whose event_id was seen before")
+                                    .Register(*registry);
+  Family<Counter>& dead = BuildCounter()
+                              .Name("demerit_events_deadlettered_total")
+                              .Help("Records sent to the dead-letter topic, by reason")
+                              .Register(*registry);
+  Family<Gauge>& last_event = BuildGauge()
+                                  .Name("demerit_last_event_timestamp_seconds")
+                                  .Help("occurred_at of the latest event of a site")
+                                  .Register(*registry);
+  Family<Counter>& occurrences = BuildCounter()
+                                     .Name("demerit_occurrences_total")
+                                     .Help("Rule matches counted on ladders")
+                                     .Register(*registry);
+  Family<Counter>& decisions = BuildCounter()
+                                   .Name("demerit_decisions_total")
+                                   .Help("Decisions emitted; kind = issue or reversal")
+                                   .Register(*registry);
+  Family<Counter>& fines = BuildCounter()
+                               .Name("demerit_fines_minor_total")
+                               .Help("Fine amounts in minor units, issued or reversed")
+                               .Register(*registry);
+  Family<Counter>& capped = BuildCounter()
+                                .Name("demerit_capped_minor_total")
+                                .Help("Amounts a guardrail held back, in minor units")
+                                .Register(*registry);
+  Family<Histogram>& punch = BuildHistogram()
+                                 .Name("demerit_punch_offset_seconds")
+                                 .Help("Lateness of clock-ins (late) and earliness of clock-outs "
+                                       "(early), seconds")
+                                 .Register(*registry);
+  Family<Histogram>& rings = BuildHistogram()
+                                 .Name("demerit_call_rings_before_answer")
+                                 .Help("Rings before an answered call")
+                                 .Register(*registry);
+  Family<Histogram>& hold = BuildHistogram()
+                                .Name("demerit_call_hold_seconds")
+                                .Help("Hold time of calls, seconds")
+                                .Register(*registry);
+  Family<Histogram>& arrival = BuildHistogram()
+                                   .Name("demerit_visit_arrival_delay_seconds")
+                                   .Help("arrived_at - dispatched_at of field visits, seconds")
+                                   .Register(*registry);
+  Family<Histogram>& lag = BuildHistogram()
+                               .Name("demerit_event_time_lag_seconds")
+                               .Help("Processing time minus occurred_at, seconds")
+                               .Register(*registry);
+  Family<Histogram>& evaluation = BuildHistogram()
+                                      .Name("demerit_rule_evaluation_seconds")
+                                      .Help("Time to apply one event, seconds")
+                                      .Register(*registry);
+  Family<Histogram>& commit = BuildHistogram()
+                                  .Name("demerit_transaction_commit_seconds")
+                                  .Help("Kafka transaction commit latency, seconds")
+                                  .Register(*registry);
+  Family<Counter>& transactions = BuildCounter()
+                                      .Name("demerit_transactions_total")
+                                      .Help("Kafka transactions by result")
+                                      .Register(*registry);
+  Family<Gauge>& consumer_lag = BuildGauge()
+                                    .Name("demerit_consumer_lag_records")
+                                    .Help("High watermark minus position, per input partition")
+                                    .Register(*registry);
+  Family<Gauge>& restore_seconds = BuildGauge()
+                                       .Name("demerit_state_restore_seconds")
+                                       .Help("Duration of the last state restore of a partition")
+                                       .Register(*registry);
+  Family<Counter>& restore_records = BuildCounter()
+                                         .Name("demerit_state_restore_records_total")
+                                         .Help("Changelog records restored")
+                                         .Register(*registry);
+  Family<Counter>& restore_bytes = BuildCounter()
+                                       .Name("demerit_state_restore_bytes_total")
+                                       .Help("Changelog bytes restored")
+                                       .Register(*registry);
+  Family<Gauge>& restoring = BuildGauge()
+                                 .Name("demerit_state_restoring")
+                                 .Help("1 while any partition restores")
+                                 .Register(*registry);
+  Family<Gauge>& assigned = BuildGauge()
+                                .Name("demerit_assigned_partitions")
+                                .Help("Number of input partition numbers assigned here")
+                                .Register(*registry);
+  Family<Gauge>& ready = BuildGauge()
+                             .Name("demerit_ready")
+                             .Help("1 when state is restored and the consumer runs")
+                             .Register(*registry);
+  Family<Gauge>& rules = BuildGauge()
+                             .Name("demerit_rules_info")
+                             .Help("1 for the rules version in force")
+                             .Register(*registry);
+  Family<Counter>& reloads = BuildCounter()
+                                 .Name("demerit_rules_reload_total")
+                                 .Help("Rules reloads by result")
+                                 .Register(*registry);
+  Family<Gauge>& build = BuildGauge()
+                             .Name("demerit_build_info")
+                             .Help("1, with the version of demerit")
+                             .Register(*registry);
+  std::mutex mu;  // guards label bookkeeping below
+  std::string rules_version;
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
+  impl_->build.Add({{"version", "0.1.0"}}).Set(1);
+  for (const char* r : {"committed", "aborted", "failed"}) impl_->transactions.Add({{"result", r}});
+  for (const char* r : {"ok", "failed"}) impl_->reloads.Add({{"result", r}});
+  impl_->restoring.Add({}).Set(0);
+  impl_->assigned.Add({}).Set(0);
+  impl_->ready.Add({}).Set(0);
+  impl_->evaluation.Add({}, Exponential(1e-6, 4, 8));
+  impl_->commit.Add({}, Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                    1, 2.5, 5});
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::EventApplied(const v1::Envelope& event, const core::Site& site, bool duplicate) {
+  core::Stream stream;
+  if (!core::StreamOf(event, &stream)) return;
+  const std::string s(core::StreamName(stream));
+  prometheus::Labels labels = {{"site", site.id}, {"stream", s}};
+  if (duplicate) {
+    impl_->duplicates.Add(labels).Increment();
+    return;
+  }
+  impl_->consumed.Add(labels).Increment();
+  core::EventHeader h = core::HeaderOf(event);
+  double seconds = static_cast<double>(h.occurred_at) / core::kNanosPerSecond;
+  Gauge& last = impl_->last_event.Add({{"site", site.id}});
+  if (seconds > last.Value()) last.Set(seconds);
+  if (h.is_void) return;
+  core::FactValues f = core::ComputeFacts(event, site);
+  if (event.has_attendance()) {
+    // Facts 1 and 2 of attendance: late_seconds, early_seconds.
+    if (f[1].present) {
+      impl_->punch
+          .Add({{"site", site.id}, {"kind", "late"}},
+               Histogram::BucketBoundaries{0, 60, 300, 900, 1800, 3600, 7200})
+          .Observe(static_cast<double>(std::max<int64_t>(0, f[1].value)));
+    }
+    if (f[2].present) {
+      impl_->punch
+          .Add({{"site", site.id}, {"kind", "early"}},
+               Histogram::BucketBoundaries{0, 60, 300, 900, 1800, 3600, 7200})
+          .Observe(static_cast<double>(std::max<int64_t>(0, f[2].value)));
+    }
+  } else if (event.has_call()) {
+    const auto& c = event.call();
+    if (c.has_answered() && c.answered() && c.has_rings_before_answer()) {
+      impl_->rings
+          .Add({{"site", site.id}}, Histogram::BucketBoundaries{1, 2, 3, 4, 5, 6, 8, 10})
+          .Observe(c.rings_before_answer());
+    }
+    if (c.has_hold_seconds()) {
+      impl_->hold
+          .Add({{"site", site.id}}, Histogram::BucketBoundaries{10, 30, 60, 120, 300, 600})
+          .Observe(c.hold_seconds());
+    }
+  } else if (event.has_visit()) {
+    // Fact 4 of visits: arrival_delay_seconds.
+    if (f[4].present) {
+      impl_->arrival
+          .Add({{"site", site.id},
+                {"locality", v1::VisitCompletion::Locality_Name(event.visit().locality())}},
+               Histogram::BucketBoundaries{900, 1800, 3600, 7200, 14400, 86400, 172800, 259200})
+          .Observe(static_cast<double>(f[4].value));
+    }
+  }
+}
+
+void Metrics::DeadLettered(const std::string& stream, const std::string& reason) {
+  impl_->dead.Add({{"stream", stream}, {"reason", reason}}).Increment();
+}
+
+void Metrics::Occurrence(const std::string& site, const std::string& pack,
+                         const std::string& rule) {
+  impl_->occurrences.Add({{"site", site}, {"pack", pack}, {"rule", rule}}).Increment();
+}
+
+void Metrics::DecisionMade(const v1::Decision& d) {
+  const bool reversal = d.kind() == v1::REVERSAL;
+  const std::string kind = reversal ? "reversal" : "issue";
+  impl_->decisions
+      .Add({{"site", d.site_id()},
+            {"pack", d.pack()},
+            {"rule", d.rule_id()},
+            {"action", v1::Action_Name(d.action())},
+            {"kind", kind}})
+      .Increment();
+  if (d.amount_minor() > 0) {
+    impl_->fines
+        .Add({{"site", d.site_id()},
+              {"pack", d.pack()},
+              {"rule", d.rule_id()},
+              {"currency", d.currency()},
+              {"kind", kind}})
+        .Increment(static_cast<double>(d.amount_minor()));
+  }
+  if (d.capped_minor() > 0 && !reversal) {
+    impl_->capped
+        .Add({{"site", d.site_id()}, {"currency", d.currency()}, {"guardrail", d.guardrail()}})
+        .Increment(static_cast<double>(d.capped_minor()));
+  }
+}
+
+void Metrics::EventTimeLag(const std::string& stream, double seconds) {
+  impl_->lag
+      .Add({{"stream", stream}},
+           Histogram::BucketBoundaries{0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400})
+      .Observe(seconds);
+}
+
+void Metrics::RuleEvaluation(double seconds) {
+  impl_->evaluation.Add({}, Exponential(1e-6, 4, 8)).Observe(seconds);
+}
+
+void Metrics::TransactionCommitted(double seconds) {
+  impl_->commit
+      .Add({}, Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})
+      .Observe(seconds);
+  impl_->transactions.Add({{"result", "committed"}}).Increment();
+}
+
+void Metrics::TransactionAborted() { impl_->transactions.Add({{"result", "aborted"}}).Increment(); }
+void Metrics::TransactionFailed() { impl_->transactions.Add({{"result", "failed"}}).Increment(); }
+
+void Metrics::ConsumerLag(const std::string& topic, int32_t partition, int64_t lag) {
+  impl_->consumer_lag.Add({{"topic", topic}, {"partition", std::to_string(partition)}})
+      .Set(static_cast<double>(lag));
+}
+
+void Metrics::RestoreDone(int32_t partition, double seconds, int64_t records, int64_t bytes) {
+  prometheus::Labels labels = {{"partition", std::to_string(partition)}};
+  impl_->restore_seconds.Add(labels).Set(seconds);
+  impl_->restore_records.Add(labels).Increment(static_cast<double>(records));
+  impl_->restore_bytes.Add(labels).Increment(static_cast<double>(bytes));
+}
+
+void Metrics::SetRestoring(bool restoring) { impl_->restoring.Add({}).Set(restoring ? 1 : 0); }
+void Metrics::SetAssignedPartitions(int count) { impl_->assigned.Add({}).Set(count); }
+void Metrics::SetReady(bool ready) { impl_->ready.Add({}).Set(ready ? 1 : 0); }
+
+void Metrics::RulesInForce(const std::string& version) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->rules_version.empty()) {
+    impl_->rules.Remove(&impl_->rules.Add({{"version", impl_->rules_version}}));
+  }
+  impl_->rules_version = version;
+  impl_->rules.Add({{"version", version}}).Set(1);
+}
+
+void Metrics::RulesReloaded(bool ok) {
+  impl_->reloads.Add({{"result", ok ? "ok" : "failed"}}).Increment();
+}
+
+std::string Metrics::Serialize() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(impl_->registry->Collect());
+}
+
+// ---------------------------------------------------------------- HTTP
+
+struct HttpServer::Impl {
+  const Metrics* metrics = nullptr;
+  std::function<bool()> ready;
+  mg_context* context = nullptr;
+};
+
+namespace {
+
+int Reply(mg_connection* c, int status, const char* type, const std::string& body) {
+  mg_printf(c,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Connection: close\r\n\r\n",
+            status, status == 200 ? "OK" : "Service Unavailable", type, body.size());
+  mg_write(c, body.data(), body.size());
+  return status;
+}
+
+int MetricsHandler(mg_connection* c, void* data) {
+  auto* impl = static_cast<HttpServer::Impl*>(data);
+  return Reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", impl->metrics->Serialize());
+}
+
+int HealthHandler(mg_connection* c, void*) { return Reply(c, 200, "text/plain", "ok\n"); }
+
+int ReadyHandler(mg_connection* c, void* data) {
+  auto* impl = static_cast<HttpServer::Impl*>(data);
+  bool ready = impl->ready && impl->ready();
+  return Reply(c, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready\n");
+}
+
+}  // namespace
+
+core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
+                                                              const Metrics* metrics,
+                                                              std::function<bool()> ready) {
+  static std::once_flag init;
+  std::call_once(init, [] { mg_init_library(0); });
+  auto impl = std::make_unique<Impl>();
+  impl->metrics = metrics;
+  impl->ready = std::move(ready);
+  const char* options[] = {"listening_ports", listen.c_str(), "num_threads", "2", nullptr};
+  mg_callbacks callbacks;
+  std::memset(&callbacks, 0, sizeof callbacks);
+  impl->context = mg_start(&callbacks, nullptr, options);
+  if (impl->context == nullptr) {
+    return core::Status::Error("cannot listen on " + listen +
+                               " for metrics (Hint: --metrics-listen HOST:PORT, a free port)");
+  }
+  mg_set_request_handler(impl->context, "/metrics$", MetricsHandler, impl.get());
+  mg_set_request_handler(impl->context, "/healthz$", HealthHandler, impl.get());
+  mg_set_request_handler(impl->context, "/readyz$", ReadyHandler, impl.get());
+  mg_server_port ports[4];
+  int n = mg_get_server_ports(impl->context, 4, ports);
+  int port = n > 0 ? ports[0].port : 0;
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
+
+HttpServer::~HttpServer() {
+  if (impl_ && impl_->context) mg_stop(impl_->context);
+}
+
+}  // namespace demerit::metrics
