@@ -9,6 +9,7 @@ WORK=$(mktemp -d /tmp/demerit-it.XXXXXX)
 KAFKA_DIR="$WORK/kafka"
 BOOTSTRAP=""
 declare -A PROCESSORS=()
+CLIENT_ARGS=()  # extra flags for the CLI's Kafka commands (e.g. --config with SASL settings)
 FAILURES=0
 PASSES=0
 
@@ -69,7 +70,7 @@ kill_processor() {  # kill_processor NAME SIGNAL
 wait_caught_up() {
   local limit=${1:-180} start=$SECONDS lag
   while [ $((SECONDS - start)) -lt "$limit" ]; do
-    lag=$("$DEMERIT" lag --bootstrap "$BOOTSTRAP" --total 2> /dev/null | tail -n 1)
+    lag=$("$DEMERIT" lag --bootstrap "$BOOTSTRAP" "${CLIENT_ARGS[@]}" --total 2> /dev/null | tail -n 1)
     if [ "$lag" = "0" ]; then return 0; fi
     sleep 0.5
   done
@@ -81,7 +82,7 @@ wait_caught_up() {
 # equal `demerit replay` of the same events; no id issued twice without a reversal.
 check_against_replay() {
   local events=$1 name=$2
-  "$DEMERIT" tail --bootstrap "$BOOTSTRAP" --from-beginning --exit-at-end \
+  "$DEMERIT" tail --bootstrap "$BOOTSTRAP" "${CLIENT_ARGS[@]}" --from-beginning --exit-at-end \
     > "$WORK/$name.committed.ndjson" 2> /dev/null
   "$DEMERIT" replay --rules "$RULES" --events "$events" -q > "$WORK/$name.replay.ndjson"
   if "$DEMERIT" audit diff --decisions "$WORK/$name.committed.ndjson" \

@@ -4,6 +4,7 @@
 #include <functional>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "demerit/core/rules.h"
@@ -102,16 +103,19 @@ int RunAuditDiff(const AuditDiffOptions& options);
 // Reads a decision log (NDJSON, one demerit.v1.Decision a line, as replay and
 // tail print it) and calls visit(line, decision) for each decision in log
 // order, with its 1-based line number; blank lines are skipped. Reads at most
-// `max_lines` lines when it is positive. Stops at the first line that is not a
+// `max_lines` lines when it is positive. When `must_contain` is not empty,
+// lines without that text are skipped unparsed (a fast filter: the visitor
+// still checks what it needs). Stops at the first line that is not a
 // decision, with an error naming `name` and the line.
 core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
+                             std::string_view must_contain,
                              const std::function<void(int64_t, const v1::Decision&)>& visit);
 
 struct ExplainOptions {
-  std::string penalty_id;        // an ISSUE id, or a REVERSAL id (its issue is explained)
-  std::string decisions;         // the decision log (NDJSON, as replay prints it)
-  std::string rules_dir = "rules";  // for titles, the site's time zone and the ladder
-  std::string events;            // optional: the event file, to show the evidence events
+  std::string penalty_id;             // an ISSUE id, or a REVERSAL id (its issue is explained)
+  std::string decisions;              // the decision log (NDJSON, as replay prints it)
+  std::string rules_dir = "rules";    // for titles, the site's time zone and the ladder
+  std::string events;                 // optional: the event file, to show the evidence events
   std::string input_format = "auto";  // of --events: auto | ndjson | pb
   bool json = false;
 };
@@ -121,12 +125,12 @@ struct ExplainOptions {
 int RunExplain(const ExplainOptions& options);
 
 struct ExportOptions {
-  std::string decisions;          // the decision log (NDJSON, as replay prints it)
+  std::string decisions;            // the decision log (NDJSON, as replay prints it)
   std::string rules_dir = "rules";  // for the site's time zone
   std::string site;
-  std::string period;             // YYYY-MM: the local month at the site
-  int64_t as_of_line = 0;         // > 0: use only the first N lines of the log
-  std::string as_of;              // a time: refused, a file log carries no decision times
+  std::string period;      // YYYY-MM: the local month at the site
+  int64_t as_of_line = 0;  // > 0: use only the first N lines of the log
+  std::string as_of;       // a time: refused, a file log carries no decision times
   std::string out = "-";
 };
 // Writes one site's payroll month as CSV (RFC 4180, CRLF, header row): per

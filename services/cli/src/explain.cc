@@ -4,6 +4,7 @@
 // in the log.
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -170,7 +171,14 @@ struct OccurrenceRow {
 struct HistoryEntry {
   int64_t line = 0;
   v1::Decision decision;
+  bool same_id = false;  // an issue of the explained id, or a reversal of it
 };
+
+// What a decision is about, whatever it decided: one occurrence of one rule.
+std::string Subject(const v1::Decision& d) {
+  return d.employee_id() + "|" + d.site_id() + "|" + d.pack() + "|" + d.rule_id() + "|" +
+         d.counter() + "|" + (d.evidence_event_ids_size() ? d.evidence_event_ids(0) : "");
+}
 
 // An event named by the explanation, as found in --events.
 struct FoundEvent {
@@ -198,11 +206,24 @@ const char* StatusName(OccurrenceRow::Status s) {
   return "";
 }
 
+// `"value"` as any JSON printer writes it in a decision, when `value` needs no
+// escaping; empty otherwise (no filter).
+std::string QuotedForFilter(const std::string& value) {
+  if (value.empty()) return "";
+  for (unsigned char c : value) {
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '-' && c != ':' && c != '@' && c != '+') {
+      return "";
+    }
+  }
+  return "\"" + value + "\"";
+}
+
 // Opens the decision log for one pass: the file, or standard input read once.
 class LogSource {
  public:
   explicit LogSource(std::string path) : path_(std::move(path)) {}
-  core::Status ForEach(const std::function<void(int64_t, const v1::Decision&)>& visit) {
+  core::Status ForEach(std::string_view must_contain,
+                       const std::function<void(int64_t, const v1::Decision&)>& visit) {
     if (path_ == "-") {
       if (!stdin_) {
         auto all = processor::ReadFile("-");
@@ -210,11 +231,11 @@ class LogSource {
         stdin_ = std::move(*all);
       }
       std::istringstream in(*stdin_);
-      return ReadDecisionLog(in, path_, 0, visit);
+      return ReadDecisionLog(in, path_, 0, must_contain, visit);
     }
     std::ifstream in(path_, std::ios::binary);
     if (!in) return core::Status::Error("cannot read " + path_);
-    return ReadDecisionLog(in, path_, 0, visit);
+    return ReadDecisionLog(in, path_, 0, must_contain, visit);
   }
 
  private:
@@ -243,9 +264,7 @@ int RunExplain(const ExplainOptions& o) {
   // Pass 1: the line the id names.
   LogSource log(o.decisions);
   std::optional<v1::Decision> named;
-  int64_t records = 0;
-  auto status = log.ForEach([&](int64_t, const v1::Decision& d) {
-    ++records;
+  auto status = log.ForEach(QuotedForFilter(o.penalty_id), [&](int64_t, const v1::Decision& d) {
     if (!named && d.penalty_id() == o.penalty_id) named = d;
   });
   if (!status.ok()) {
@@ -253,8 +272,7 @@ int RunExplain(const ExplainOptions& o) {
     return kExitIo;
   }
   if (!named) {
-    std::cerr << o.penalty_id << ": no decision with this id in " << o.decisions << " ("
-              << records << " decisions)\n";
+    std::cerr << o.penalty_id << ": no decision with this id in " << o.decisions << "\n";
     return kExitRejected;
   }
   // A reversal is explained by the issue it reverses; it carries that issue's
@@ -267,10 +285,14 @@ int RunExplain(const ExplainOptions& o) {
   std::optional<v1::Decision> issue;
   std::vector<HistoryEntry> history;
   std::map<std::string, v1::Decision> standing;  // on the same counter, by penalty_id
-  status = log.ForEach([&](int64_t line, const v1::Decision& d) {
+  const std::string subject = Subject(*named);
+  status = log.ForEach(QuotedForFilter(named->employee_id()), [&](int64_t line,
+                                                                  const v1::Decision& d) {
     bool mine = (d.kind() == v1::ISSUE && d.penalty_id() == issue_id) ||
                 (d.kind() == v1::REVERSAL && d.reverses_penalty_id() == issue_id);
-    if (mine) history.push_back({line, d});
+    // The same occurrence decided differently (re-ranked, capped otherwise) belongs
+    // to its story too.
+    if (mine || Subject(d) == subject) history.push_back({line, d, mine});
     if (!issue && d.kind() == v1::ISSUE && d.penalty_id() == issue_id) issue = d;
     if (d.employee_id() != named->employee_id() || d.site_id() != named->site_id() ||
         d.counter() != named->counter()) {
@@ -327,8 +349,8 @@ int RunExplain(const ExplainOptions& o) {
       if (rule == nullptr) rule = versions->second.At(at);
     }
     if (rule == nullptr) {
-      notes.push_back("rule " + qualified + " is not in force at " + d.site_id() + " in the rules of " +
-                      o.rules_dir);
+      notes.push_back("rule " + qualified + " is not in force at " + d.site_id() +
+                      " in the rules of " + o.rules_dir);
     } else if (!version_found) {
       notes.push_back("the rules of " + o.rules_dir + " hold version " + rule->version + " of " +
                       qualified + ", not " + d.rule_version() +
@@ -381,6 +403,7 @@ int RunExplain(const ExplainOptions& o) {
       return r.trigger == row.trigger && (row.rank == 0 || r.rank == row.rank);
     });
     if (known) continue;
+    if (rule != nullptr && !rule->counter->shared) row.rule = qualified;
     if (row.rank > 0 && ladder != nullptr) {
       row.step = std::min(row.rank, static_cast<int>(ladder->steps.size()));
       const core::Step* step = ladder->At(row.rank);
@@ -436,9 +459,13 @@ int RunExplain(const ExplainOptions& o) {
   const std::string currency = site ? site->currency : d.currency();
   const int64_t ladder_amount = d.amount_minor() + d.capped_minor();
   std::string step_text;
+  std::optional<v1::Action> ladder_action;
   if (ladder != nullptr) {
     const core::Step* step = ladder->At(d.occurrence());
-    if (step != nullptr) step_text = StepText(*step, currency);
+    if (step != nullptr) {
+      step_text = StepText(*step, currency);
+      ladder_action = step->action;
+    }
   }
   auto role_of = [&](int i) -> std::string {
     if (i == 0) return "trigger";
@@ -498,6 +525,8 @@ int RunExplain(const ExplainOptions& o) {
     if (d.capped()) {
       j["guardrail"] = {{"name", d.guardrail()},
                         {"ladder_amount_minor", ladder_amount},
+                        {"ladder_action", ladder_action ? Json(v1::Action_Name(*ladder_action))
+                                                        : Json()},
                         {"capped_minor", d.capped_minor()},
                         {"amount_minor", d.amount_minor()}};
     } else {
@@ -537,11 +566,26 @@ int RunExplain(const ExplainOptions& o) {
     j["evidence"] = ev;
     Json hist = Json::array();
     for (const auto& h : history) {
-      hist.push_back({{"line", h.line},
-                      {"kind", v1::DecisionKind_Name(h.decision.kind())},
-                      {"penalty_id", h.decision.penalty_id()},
-                      {"reverses_penalty_id", h.decision.reverses_penalty_id()},
-                      {"cause_event_id", h.decision.cause_event_id()}});
+      const v1::Decision& x = h.decision;
+      Json e = {{"line", h.line},
+                {"kind", v1::DecisionKind_Name(x.kind())},
+                {"penalty_id", x.penalty_id()},
+                {"this_decision", h.same_id}};
+      if (x.kind() == v1::REVERSAL) {
+        e["reverses_penalty_id"] = x.reverses_penalty_id();
+      } else {
+        e["occurrence"] = x.occurrence();
+        e["step"] = x.step();
+        e["amount_minor"] = x.amount_minor();
+        e["capped_minor"] = x.capped_minor();
+        e["action"] = v1::Action_Name(x.action());
+      }
+      e["cause_event_id"] = x.cause_event_id();
+      if (!o.events.empty() && !x.cause_event_id().empty()) {
+        const FoundEvent& f = events[x.cause_event_id()];
+        e["cause_event"] = f.event ? Json::parse(core::EventToJson(*f.event)) : Json();
+      }
+      hist.push_back(e);
     }
     j["history"] = hist;
     j["notes"] = notes;
@@ -563,14 +607,15 @@ int RunExplain(const ExplainOptions& o) {
   facts.push_back({"site", site_text + ", currency " + currency});
   facts.push_back({"rule", qualified + (rule ? "  " + rule->title : "")});
   facts.push_back({"clause", d.clause()});
-  facts.push_back({"version", d.rule_version() + (rule && version_found
-                                                       ? " (" + rule->location + ")"
-                                                       : " (not in the rules of " + o.rules_dir + ")")});
+  std::string defined_at = rule && version_found ? " (" + rule->location + ")"
+                                                 : " (not in the rules of " + o.rules_dir + ")";
+  facts.push_back({"version", d.rule_version() + defined_at});
   facts.push_back({"pack", d.pack() + (pack ? "  " + pack->title : "")});
   facts.push_back({"occurred at", core::FormatRfc3339(at) + ", local " + local(at)});
   std::string counter_text = d.counter();
   if (rule != nullptr) {
-    counter_text += rule->counter->shared ? " (shared by the rules of the pack)" : " (the rule's own)";
+    counter_text +=
+        rule->counter->shared ? " (shared by the rules of the pack)" : " (the rule's own)";
   }
   facts.push_back({"counter", counter_text});
   std::string window_text = d.window();
@@ -595,7 +640,12 @@ int RunExplain(const ExplainOptions& o) {
                                       core::FormatMoney(d.capped_minor(), d.currency()) +
                                       " not deducted (the ladder's " +
                                       core::FormatMoney(ladder_amount, d.currency()) + " became " +
-                                      core::FormatMoney(d.amount_minor(), d.currency()) + ")"});
+                                      core::FormatMoney(d.amount_minor(), d.currency()) +
+                                      (ladder_action && *ladder_action != d.action()
+                                           ? ", and its action " + v1::Action_Name(*ladder_action) +
+                                                 " became " + v1::Action_Name(d.action())
+                                           : "") +
+                                      ")"});
   } else {
     facts.push_back({"guardrail", "none changed the amount"});
   }
@@ -658,25 +708,47 @@ int RunExplain(const ExplainOptions& o) {
   }
   PrintTable(evidence, "  ", out);
 
-  out << "\nHistory in " << o.decisions << " (every issue and reversal of " << issue_id
-      << ", in log order):\n";
+  out << "\nHistory in " << o.decisions << " (every issue and reversal of this occurrence, in "
+         "log order; * marks "
+      << issue_id << " and its reversals):\n";
   std::vector<std::vector<std::string>> hist;
+  std::vector<std::string> causes;
   size_t issued = 0, reversed = 0;
   for (const auto& h : history) {
-    bool reversal = h.decision.kind() == v1::REVERSAL;
-    ++(reversal ? reversed : issued);
-    const std::string& cause = h.decision.cause_event_id();
-    std::string cause_text = "cause: " + (cause.empty() ? std::string("-") : cause);
-    if (!cause.empty() && !o.events.empty()) {
-      const FoundEvent& f = events[cause];
-      if (f.event) cause_text += " " + core::EventToJson(*f.event);
+    const v1::Decision& x = h.decision;
+    std::string what;
+    if (x.kind() == v1::REVERSAL) {
+      what = "reverses " + x.reverses_penalty_id();
+    } else {
+      what = "#" + std::to_string(x.occurrence()) + " step " + std::to_string(x.step()) + ", " +
+             core::FormatMoney(x.amount_minor(), x.currency()) + " " + v1::Action_Name(x.action());
+      if (x.capped()) {
+        what += ", " + core::FormatMoney(x.capped_minor(), x.currency()) + " not deducted (" +
+                x.guardrail() + ")";
+      }
     }
-    hist.push_back({"line " + std::to_string(h.line), v1::DecisionKind_Name(h.decision.kind()),
-                    h.decision.penalty_id(), cause_text});
+    if (h.same_id) ++(x.kind() == v1::REVERSAL ? reversed : issued);
+    const std::string& cause = x.cause_event_id();
+    if (!cause.empty() && std::find(causes.begin(), causes.end(), cause) == causes.end()) {
+      causes.push_back(cause);
+    }
+    hist.push_back({"line " + std::to_string(h.line), v1::DecisionKind_Name(x.kind()),
+                    h.same_id ? "*" : "", x.penalty_id(), what,
+                    cause.empty() ? "" : "cause: " + cause});
   }
   PrintTable(hist, "  ", out);
-  out << "Stands at the end of the log: " << (stands ? "yes" : "no") << " (issued " << issued
-      << (issued == 1 ? " time" : " times") << ", reversed " << reversed
+  if (!o.events.empty() && !causes.empty()) {
+    out << "\nEvents that caused reversals:\n";
+    std::vector<std::vector<std::string>> cause_rows;
+    for (const auto& c : causes) {
+      const FoundEvent& f = events[c];
+      cause_rows.push_back(
+          {c, f.event ? core::EventToJson(*f.event) : "(not in " + o.events + ")"});
+    }
+    PrintTable(cause_rows, "  ", out);
+  }
+  out << "\nStands at the end of the log: " << (stands ? "yes" : "no") << " (" << issue_id
+      << " issued " << issued << (issued == 1 ? " time" : " times") << ", reversed " << reversed
       << (reversed == 1 ? " time" : " times") << ")\n";
   std::cout << out.str();
   return kExitOk;

@@ -21,12 +21,14 @@
 namespace demerit::cli {
 
 core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
+                             std::string_view must_contain,
                              const std::function<void(int64_t, const v1::Decision&)>& visit) {
   std::string line;
   int64_t number = 0;
   v1::Decision d;
   while ((max_lines <= 0 || number < max_lines) && std::getline(in, line)) {
     ++number;
+    if (!must_contain.empty() && line.find(must_contain) == std::string::npos) continue;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     if (auto bad = core::ParseDecisionJson(line, &d)) {
       return core::Status::Error(name + ": line " + std::to_string(number) + ": " + bad->detail);
@@ -39,10 +41,9 @@ core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t 
 
 namespace {
 
-constexpr const char* kColumns[] = {"employee_id", "site_id",     "period",
-                                    "currency",    "fines_minor", "capped_minor",
-                                    "decisions",   "warnings",    "notices",
-                                    "dismissal_reviews", "dismissals"};
+constexpr const char* kColumns[] = {
+    "employee_id", "site_id",  "period",  "currency",          "fines_minor", "capped_minor",
+    "decisions",   "warnings", "notices", "dismissal_reviews", "dismissals"};
 
 // One employee's month.
 struct PayrollRow {
@@ -123,8 +124,7 @@ int RunExport(const ExportOptions& o) {
     ++problems;
     std::cerr << o.decisions << ": line " << line << ": " << what << "\n";
   };
-  auto status = ReadDecisionLog(*in, o.decisions, o.as_of_line, [&](int64_t line,
-                                                                    const v1::Decision& d) {
+  auto visit = [&](int64_t line, const v1::Decision& d) {
     if (d.site_id() != o.site) return;
     if (core::FormatMonth(site->zone.ToCivil(core::ToNanos(d.occurred_at())).day) != o.period) {
       return;
@@ -144,7 +144,9 @@ int RunExport(const ExportOptions& o) {
       default:
         problem(line, "decision " + d.penalty_id() + " is neither ISSUE nor REVERSAL; ignored");
     }
-  });
+  };
+  // Every line is parsed: a damaged line must stop a payroll export, whatever it is about.
+  auto status = ReadDecisionLog(*in, o.decisions, o.as_of_line, "", visit);
   if (!status.ok()) {
     std::cerr << status.message() << "\n";
     return kExitIo;

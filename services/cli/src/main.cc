@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
       "explain", "Explain one decision of a decision log: rule, window, occurrences, history");
   explain_cmd->add_option("penalty_id", explain.penalty_id, "An ISSUE or REVERSAL penalty_id")
       ->required();
-  explain_cmd->add_option("--decisions", explain.decisions, "Decision log (NDJSON, as replay prints it)")
+  explain_cmd
+      ->add_option("--decisions", explain.decisions, "Decision log (NDJSON, as replay prints it)")
       ->required();
   explain_cmd->add_option("--rules", explain.rules_dir, "Rules directory")->capture_default_str();
   explain_cmd->add_option("--events", explain.events,
@@ -144,9 +145,10 @@ int main(int argc, char** argv) {
   export_cmd->add_option("--site", export_options.site, "Site id")->required();
   export_cmd->add_option("--period", export_options.period, "YYYY-MM, the local month at the site")
       ->required();
-  export_cmd->add_option("--as-of-line", export_options.as_of_line,
-                         "Use only the first N lines of the log: the export made when it had N lines")
-      ->check(CLI::PositiveNumber);
+  export_cmd
+      ->add_option("--as-of-line", export_options.as_of_line,
+                   "Use only the first N lines of the log: the export made when it had N lines")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
   export_cmd->add_option("--as-of", export_options.as_of,
                          "A time: not available for a file log, which records no decision times");
   export_cmd->add_option("--out", export_options.out, "Output file, - for standard output")

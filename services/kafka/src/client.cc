@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <cstdio>
 #include <mutex>
 #include <set>
 
@@ -95,6 +96,11 @@ void Free(std::vector<RdKafka::TopicPartition*>& parts) {
 class ErrorLogger : public RdKafka::EventCb {
  public:
   void event_cb(RdKafka::Event& event) override {
+    if (event.type() == RdKafka::Event::EVENT_LOG) {
+      // librdkafka's own log: warnings and errors always, debug when asked for.
+      std::fprintf(stderr, "librdkafka %s %s\n", event.fac().c_str(), event.str().c_str());
+      return;
+    }
     if (event.type() == RdKafka::Event::EVENT_ERROR) {
       last_error = RdKafka::err2str(event.err()) + ": " + event.str();
       if (event.err() == RdKafka::ERR__AUTHENTICATION) auth_failed = true;
@@ -525,7 +531,12 @@ core::Status Producer::Produce(const std::string& topic, const std::string& key,
 }
 
 core::Status Producer::Flush(int timeout_ms) {
-  RdKafka::ErrorCode code = impl_->producer->flush(timeout_ms);
+  // In slices, so that an authentication failure ends the wait at once.
+  RdKafka::ErrorCode code = RdKafka::ERR__TIMED_OUT;
+  for (int waited = 0; waited < timeout_ms && !impl_->events.auth_failed; waited += 250) {
+    code = impl_->producer->flush(250);
+    if (code != RdKafka::ERR__TIMED_OUT) break;
+  }
   std::lock_guard<std::mutex> lock(impl_->tracker.mu);
   if (!impl_->tracker.first_error.empty()) {
     std::string why = impl_->tracker.first_error;

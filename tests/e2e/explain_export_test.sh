@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Golden tests of `demerit explain` and `demerit export`, and export totals checked against
+# figures computed by hand from the policy catalog (POLICY_CATALOG.md, rules/).
+# Usage: explain_export_test.sh DEMERIT_BINARY SOURCE_ROOT   (UPDATE_GOLDEN=1 rewrites the golden files)
+set -u
+bin=$1
+root=$2
+here="$root/tests/e2e"
+golden="$here/golden"
+fixture="$here/fixtures/export-events.ndjson"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+cd "$root" || exit 1  # paths in the outputs are relative to the source root
+
+check() {  # check NAME FILE: compare FILE with golden/NAME
+  local name=$1 file=$2
+  if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+    cp "$file" "$golden/$name"
+  fi
+  if diff -u "$golden/$name" "$file" > "$work/diff"; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $name differs from the golden file:"
+    head -40 "$work/diff"
+    failures=$((failures + 1))
+  fi
+}
+
+expect_code() {  # expect_code NAME WANT GOT
+  if [ "$2" = "$3" ]; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $1: exit code $3, expected $2"
+    failures=$((failures + 1))
+  fi
+}
+
+expect_csv() {  # expect_csv NAME FILE: FILE must hold exactly the CSV on standard input (LF -> CRLF)
+  local name=$1 file=$2
+  sed 's/$/\r/' > "$work/want.csv"
+  if cmp -s "$work/want.csv" "$file"; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $name: the export is not the hand-computed one:"
+    diff -u <(tr -d '\r' < "$work/want.csv") <(tr -d '\r' < "$file") | head -20
+    cmp "$work/want.csv" "$file" | head -2
+    failures=$((failures + 1))
+  fi
+}
+
+# The decision log of the sample, as replay prints it.
+log="$work/sample.decisions.ndjson"
+"$bin" replay --rules rules --events rules/samples/events.ndjson -q > "$log"
+expect_code "replay sample" 0 $?
+
+explain() {  # explain NAME ARGS...: text and JSON, both compared with golden files
+  local name=$1
+  shift
+  "$bin" explain "$@" --decisions "$log" --rules rules --events rules/samples/events.ndjson \
+    > "$work/out" 2> "$work/err"
+  expect_code "explain $name" 0 $?
+  sed -e "s#$work/##g" "$work/out" > "$work/out2"
+  check "explain_$name.txt" "$work/out2"
+  "$bin" explain "$@" --decisions "$log" --rules rules --events rules/samples/events.ndjson \
+    --json > "$work/out" 2> "$work/err"
+  expect_code "explain $name --json" 0 $?
+  sed -e "s#$work/##g" "$work/out" > "$work/out2"
+  check "explain_$name.json" "$work/out2"
+}
+
+# A fine held back by the monthly cap, with a history: issued (line 10), reversed when
+# a-008-fix re-ranked the month (13), re-issued at another amount (14), reversed when the late
+# ob-000 arrived (15), and issued again as at first (17). It stands.
+explain capped-reranked pen-9a16022cbea3c31bdcce6dd850db776b
+# The 3rd step of a ladder shared by the rules of a pack: 200 CNY and a NOTICE.
+explain ladder-step-3 pen-374d34c866d1b202f16c4b443e179b28
+# A fine of a site where fines are not allowed: 0, marked, a WARNING instead.
+explain fines-not-allowed pen-4593d70882bd7d75e8f5b6e993d83a70
+# Asked by the id of a reversal: the DISMISSAL_REVIEW of the 5th lateness, withdrawn when the
+# punch a-008 was corrected; ranks 1 to 4 skipped by the ladder come from its evidence.
+explain reversed-by-correction rev-e65f296d8926627b8c905a8f63c2ab72
+
+# Without --events the explanation still stands on the log and the rules.
+"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$log" --rules rules > "$work/out" 2>&1
+expect_code "explain without --events" 0 $?
+if grep -q "^  c-101  occurrence 1$" "$work/out"; then passes=$((passes + 1)); else
+  echo "FAIL: explain without --events lists no evidence"; failures=$((failures + 1)); fi
+
+# Errors: an id not in the log, an unreadable log, an unreadable event file, no id.
+"$bin" explain pen-00000000000000000000000000000000 --decisions "$log" --rules rules > "$work/out" 2> "$work/err"
+expect_code "explain unknown id" 1 $?
+if [ ! -s "$work/out" ] && grep -q "no decision with this id" "$work/err"; then
+  passes=$((passes + 1)); else echo "FAIL: explain unknown id: wrong messages"; cat "$work/err"; failures=$((failures + 1)); fi
+"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$work/missing" --rules rules > /dev/null 2>&1
+expect_code "explain of a missing log" 4 $?
+"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$log" --rules rules --events "$work/missing" > /dev/null 2>&1
+expect_code "explain with a missing event file" 4 $?
+echo '{"penalty_id":"pen-374d34c866d1b202f16c4b443e179b28","kind":"NOT_A_KIND"}' > "$work/bad.ndjson"
+"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$work/bad.ndjson" --rules rules > /dev/null 2> "$work/err"
+expect_code "explain of a log that is not decisions" 4 $?
+if grep -q "bad.ndjson: line 1: " "$work/err"; then passes=$((passes + 1)); else
+  echo "FAIL: a bad log line is not reported with its line number"; cat "$work/err"; failures=$((failures + 1)); fi
+"$bin" explain --decisions "$log" > /dev/null 2>&1
+expect_code "explain without an id" 2 $?
+
+# Export of the sample: li.wei and chen.jie at jiarun-xinyang in November.
+"$bin" export --decisions "$log" --rules rules --site jiarun-xinyang --period 2026-11 > "$work/out" 2> "$work/err"
+expect_code "export sample" 0 $?
+check export_sample_jiarun-xinyang_2026-11.csv "$work/out"
+# By hand (POLICY_CATALOG.md, jiarun-aftersales, cap 20000 a local month), li.wei's standing
+# November in ranking order: off-post ob-000 2000, late a-001 2000, early a-004 2000, late a-005
+# 2000 (+ its missing-punch WARNING 0), late a-006 2000, vehicle-not-clean cb-001 5000, gaming
+# ob-001 5000 = 20000; gaming ob-002 (2nd: 10000) finds the cap full: 0, capped 10000. a-008 was
+# corrected to an on-time punch, so neither its late fine nor the 5th-lateness review stands.
+# 9 decisions, 1 warning. chen.jie: the 3rd unanswered supervisor call of Nov 3rd, 5000.
+expect_csv "export sample by hand" "$work/out" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+chen.jie,jiarun-xinyang,2026-11,CNY,5000,0,1,0,0,0,0
+li.wei,jiarun-xinyang,2026-11,CNY,20000,10000,9,1,0,0,0
+EOF
+
+# The hand-computed fixture (tests/e2e/fixtures/export-events.ndjson), jiarun-xinyang
+# (Asia/Shanghai, UTC+8; shift 09:00-18:00 = 01:00Z-10:00Z; cap 20000 fen a local month):
+# - qian.lei clocks in at 09:10 local (late) on November 2nd to 12th: 11 late arrivals, and
+#   out at 18:00 (on time) except on the 6th, whose missing clock-out is a WARNING once his
+#   next punch passes 22:00 local. On December 1st 07:30 local (November 30th 23:30Z) he is
+#   found off post: 2000 in December. Last line of the file: the punch of the 3rd is voided.
+# - 'hu, "xiao" bo' (a name that needs CSV quoting): no badge on October 31st 23:00 local (1000,
+#   October), off post on November 1st 07:00 local = October 31st 23:00Z (2000, November), online
+#   gaming on November 10th, 11th, 12th: 5000, 10000, then DISMISSAL with 0.
+# - sun.yu's late punch of November 5th is replaced by an on-time one: nothing stands, no row.
+# - zhao.jun at huawei-shenzhen (no cap): uniform missing three times, one yearly ladder
+#   5000, 10000, 20000 + NOTICE; a call with 90 s on hold: call-centre long-hold WARNING.
+fixlog="$work/fixture.decisions.ndjson"
+"$bin" replay --rules rules --events "$fixture" -q > "$fixlog"
+expect_code "replay fixture" 0 $?
+
+# Before the correction (the log as it was before the void arrived): qian.lei, November:
+#   late arrivals 1..10: 10 x 2000 = 20000 = the cap; the 11th (2000) finds it full: 0, capped
+#   2000. fines_minor 20000, capped_minor 2000.
+#   lateness-limit: the 5th to 11th late arrivals = 7 DISMISSAL_REVIEWs (0 each).
+#   decisions 11 late + 7 reviews + 1 missing-punch WARNING = 19; warnings 1.
+# hu, "xiao" bo, November: 2000 + 5000 + 10000 + 0 = 17000 (under the cap); 4 decisions,
+#   1 dismissal.
+head -n -1 "$fixture" > "$work/before.ndjson"
+"$bin" replay --rules rules --events "$work/before.ndjson" -q > "$work/before.decisions.ndjson"
+lines_before=$(wc -l < "$work/before.decisions.ndjson")
+"$bin" export --decisions "$work/before.decisions.ndjson" --rules rules --site jiarun-xinyang \
+  --period 2026-11 > "$work/before.csv"
+expect_code "export before the correction" 0 $?
+expect_csv "export before the correction, by hand" "$work/before.csv" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+"hu, ""xiao"" bo",jiarun-xinyang,2026-11,CNY,17000,0,4,0,0,0,1
+qian.lei,jiarun-xinyang,2026-11,CNY,20000,2000,19,1,0,7,0
+EOF
+# --as-of-line on the full log reproduces that export byte for byte: the decisions of a prefix
+# of the events are a prefix of the log.
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 \
+  --as-of-line "$lines_before" > "$work/asof.csv"
+expect_code "export --as-of-line" 0 $?
+if cmp -s "$work/before.csv" "$work/asof.csv"; then passes=$((passes + 1)); else
+  echo "FAIL: --as-of-line $lines_before does not reproduce the export made before the correction"
+  diff "$work/before.csv" "$work/asof.csv" | head; failures=$((failures + 1)); fi
+
+# After the correction, appended at the end of the log, counted in November where it belongs:
+#   qian.lei: 10 late arrivals x 2000 = 20000, exactly the cap, nothing held back: capped 0;
+#   reviews for the 5th to 10th = 6; decisions 10 + 6 + 1 = 17.
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 \
+  --out "$work/after.csv" > "$work/out"
+expect_code "export after the correction" 0 $?
+if [ ! -s "$work/out" ]; then passes=$((passes + 1)); else
+  echo "FAIL: export --out also wrote to standard output"; failures=$((failures + 1)); fi
+expect_csv "export after the correction, by hand" "$work/after.csv" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+"hu, ""xiao"" bo",jiarun-xinyang,2026-11,CNY,17000,0,4,0,0,0,1
+qian.lei,jiarun-xinyang,2026-11,CNY,20000,0,17,1,0,6,0
+EOF
+check export_fixture_jiarun-xinyang_2026-11.csv "$work/after.csv"
+
+# Local months: November 30th 23:30Z is December at the site; October 31st 15:00Z is October.
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-12 > "$work/out"
+expect_csv "export December, by hand" "$work/out" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+qian.lei,jiarun-xinyang,2026-12,CNY,2000,0,1,0,0,0,0
+EOF
+"$bin" export --decisions - --rules rules --site jiarun-xinyang --period 2026-10 < "$fixlog" > "$work/out"
+expect_csv "export October from standard input, by hand" "$work/out" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+"hu, ""xiao"" bo",jiarun-xinyang,2026-10,CNY,1000,0,1,0,0,0,0
+EOF
+# zhao.jun: 5000 + 10000 + 20000 = 35000; 4 decisions, 1 warning, 1 notice.
+"$bin" export --decisions "$fixlog" --rules rules --site huawei-shenzhen --period 2026-11 > "$work/out"
+expect_csv "export huawei-shenzhen, by hand" "$work/out" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+zhao.jun,huawei-shenzhen,2026-11,CNY,35000,0,4,1,1,0,0
+EOF
+# A month with nothing: the header alone.
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2027-01 > "$work/out"
+expect_csv "export of an empty month" "$work/out" <<'EOF'
+employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
+EOF
+
+# Errors.
+"$bin" export --decisions "$fixlog" --rules rules --site nowhere --period 2026-11 > /dev/null 2> "$work/err"
+expect_code "export unknown site" 2 $?
+if grep -q "jiarun-xinyang" "$work/err"; then passes=$((passes + 1)); else
+  echo "FAIL: export unknown site does not name the known sites"; cat "$work/err"; failures=$((failures + 1)); fi
+for bad in 2026-13 2026-1 26-11 2026-11-01 november; do
+  "$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period "$bad" > /dev/null 2>&1
+  expect_code "export --period $bad" 2 $?
+done
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 \
+  --as-of 2026-11-20T00:00:00Z > /dev/null 2> "$work/err"
+expect_code "export --as-of a time" 2 $?
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 --as-of-line 0 > /dev/null 2>&1
+expect_code "export --as-of-line 0" 2 $?
+"$bin" export --decisions "$work/missing" --rules rules --site jiarun-xinyang --period 2026-11 > /dev/null 2>&1
+expect_code "export of a missing log" 4 $?
+echo 'not json' > "$work/bad-export.ndjson"
+"$bin" export --decisions "$work/bad-export.ndjson" --rules rules --site jiarun-xinyang --period 2026-11 > /dev/null 2>&1
+expect_code "export of a log that is not decisions" 4 $?
+"$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 --out "$work/no/such/dir.csv" > /dev/null 2>&1
+expect_code "export to an unwritable file" 4 $?
+# A log whose reversal names no standing issue is reported; the export is still written.
+grep -v '"kind":"ISSUE"' "$fixlog" | head -1 > "$work/orphan.ndjson"
+"$bin" export --decisions "$work/orphan.ndjson" --rules rules --site jiarun-xinyang --period 2026-11 > "$work/out" 2> "$work/err"
+code=$?
+if [ "$code" = 1 ] && grep -q "which does not stand" "$work/err" && [ -s "$work/out" ]; then
+  passes=$((passes + 1)); else echo "FAIL: orphan reversal: exit $code"; cat "$work/err"; failures=$((failures + 1)); fi
+
+echo "explain/export: $passes passed, $failures failed"
+[ "$failures" = 0 ]
