@@ -4,7 +4,8 @@
 //   processor_bench latency --bootstrap HOST:PORT [--rules DIR] [--rate 10000]
 //       [--duration 30] [--batch 20] [--employees 2000] [--start 2026-12-01]
 //       [--seed 7] [--tag ID] [--linger-ms 1] [--drain-idle 5]
-//       [--timer-rules missing-clock-out,missing-punch]
+//       [--timer-rules missing-clock-out,missing-punch] [--probe-inputs 1]
+//       [--penalties demerit.penalties]
 //     With a processor already running and caught up: produces generated events
 //     to the input topics at a fixed rate (paced by a steady clock, in small
 //     batches) while a read_committed reader on the penalties topic receives
@@ -12,7 +13,8 @@
 //     is an event of this run, latency = when the committed reader received the
 //     decision - when that event was handed to the producer (send time; the
 //     Producer wrapper has no delivery-report time). Prints count, p50, p90,
-//     p99, max in ms.
+//     p99, max in ms. With --probe-inputs 1 a third reader on the input topics
+//     also times send -> readable by a consumer, the part before the processor.
 //
 //   processor_bench changelog --bootstrap HOST:PORT [--topic demerit.changelog]
 //       [--records 1000000] [--value-bytes 100] [--keys-per-employee 50]
@@ -38,6 +40,8 @@
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
+
+#include <google/protobuf/io/coded_stream.h>
 
 #include "commands.h"
 #include "demerit/core/facts.h"
@@ -184,6 +188,8 @@ int Latency(Args& args) {
   const std::string linger = args.Str("linger-ms", "1");
   const double drain_idle = args.Real("drain-idle", 5);
   const double drain_max = args.Real("drain-max", 120);
+  const std::string penalties_topic = args.Str("penalties", "demerit.penalties");
+  const bool probe_inputs = args.Int("probe-inputs", 1) != 0;
   const std::string timer_list = args.Str("timer-rules", "missing-clock-out,missing-punch");
   if (std::string e = args.Check(); !e.empty() || bootstrap.empty() || rate <= 0 || batch < 1) {
     std::cerr << (e.empty() ? "--bootstrap is required; --rate and --batch must be positive" : e)
@@ -197,7 +203,8 @@ int Latency(Args& args) {
       if (!r.empty()) timer_rules.insert(r);
     }
   }
-  processor::Topics topics;  // the default topic names
+  processor::Topics topics;  // the default topic names, but for the decisions
+  topics.penalties = penalties_topic;
 
   // The workload: enough generated events for rate x duration.
   auto rules = processor::LoadRuleDirectory(rules_dir);
@@ -248,9 +255,13 @@ int Latency(Args& args) {
     std::cerr << admin.status().message() << "\n";
     return 5;
   }
-  auto counts = (*admin)->PartitionCounts({topics.penalties}, 10000);
-  if (!counts.ok() || !counts->count(topics.penalties)) {
-    std::cerr << "no topic " << topics.penalties << "\n";
+  const std::vector<std::string> inputs = {topics.attendance, topics.calls, topics.visits,
+                                           topics.callbacks, topics.observations};
+  std::vector<std::string> names = inputs;
+  names.push_back(topics.penalties);
+  auto counts = (*admin)->PartitionCounts(names, 10000);
+  if (!counts.ok() || counts->size() != names.size()) {
+    std::cerr << "missing topics (Hint: demerit topics creates them)\n";
     return 5;
   }
   auto reader = kafka::PartitionReader::Create(client);
@@ -271,6 +282,34 @@ int Latency(Args& args) {
     std::cerr << s.message() << "\n";
     return 5;
   }
+  // The input probe: a second reader on the input topics, for the time from
+  // the send of an event until any consumer can read it (the part of the
+  // latency before the processor).
+  std::unique_ptr<kafka::PartitionReader> probe;
+  if (probe_inputs) {
+    auto created = kafka::PartitionReader::Create(client);
+    if (!created.ok()) {
+      std::cerr << created.status().message() << "\n";
+      return 5;
+    }
+    probe = std::move(*created);
+    std::vector<kafka::TopicPartition> at_end;
+    for (const std::string& t : inputs) {
+      for (int p = 0; p < counts->at(t); ++p) {
+        int64_t low = 0, high = 0;
+        if (auto s = probe->Watermarks(t, p, &low, &high, 10000); !s.ok()) {
+          std::cerr << s.message() << "\n";
+          return 5;
+        }
+        at_end.push_back({t, p, high});
+      }
+    }
+    if (auto s = probe->Assign(at_end); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 5;
+    }
+  }
+  std::vector<std::pair<int64_t, std::string>> probed;  // (received at, event id)
   std::vector<Received> received;
   std::atomic<bool> stop_reading{false};
   std::atomic<int64_t> last_received_ns{0};
@@ -290,7 +329,26 @@ int Latency(Args& args) {
                           d.rule_id()});
     }
   });
-  // Let the reader join its partitions before the first event is sent.
+  std::thread probing([&] {
+    if (!probe) return;
+    while (!stop_reading.load()) {
+      kafka::KafkaStatus error;
+      auto record = probe->Poll(100, &error);
+      if (!record) continue;
+      int64_t at = NowNs();
+      // event_id is field 1 of every input message, and the first on the wire.
+      google::protobuf::io::CodedInputStream in(
+          reinterpret_cast<const uint8_t*>(record->value.data()),
+          static_cast<int>(record->value.size()));
+      uint32_t length = 0;
+      std::string id;
+      if (in.ReadTag() == ((1u << 3) | 2u) && in.ReadVarint32(&length) &&
+          in.ReadString(&id, static_cast<int>(length))) {
+        probed.emplace_back(at, std::move(id));
+      }
+    }
+  });
+  // Let the readers join their partitions before the first event is sent.
   std::this_thread::sleep_for(std::chrono::seconds(1));
 
   auto producer = kafka::Producer::Create({bootstrap, {{"linger.ms", linger}}});
@@ -298,6 +356,7 @@ int Latency(Args& args) {
     std::cerr << producer.status().message() << "\n";
     stop_reading = true;
     reading.join();
+    probing.join();
     return 5;
   }
   std::vector<int64_t> sent_ns(out.size(), 0);
@@ -321,6 +380,7 @@ int Latency(Args& args) {
         std::cerr << s.message() << "\n";
         stop_reading = true;
         reading.join();
+        probing.join();
         return 5;
       }
     }
@@ -339,6 +399,7 @@ int Latency(Args& args) {
   }
   stop_reading = true;
   reading.join();
+  probing.join();
 
   // Latencies, per ISSUE whose trigger is an event of this run. Only the first
   // ISSUE per trigger counts: later ones are re-issues caused by other events
@@ -385,6 +446,17 @@ int Latency(Args& args) {
               all_ms.size(), out.size(),
               out.empty() ? 0.0 : 100.0 * static_cast<double>(all_ms.size()) /
                                       static_cast<double>(out.size()));
+  if (probe) {
+    std::vector<double> input_ms;
+    std::vector<bool> first(out.size(), true);
+    for (const auto& [at, id] : probed) {
+      auto it = index.find(id);
+      if (it == index.end() || !first[it->second]) continue;
+      first[it->second] = false;
+      input_ms.push_back(static_cast<double>(at - sent_ns[it->second]) / 1e6);
+    }
+    PrintStats("input: send to readable by a consumer:", Summarise(input_ms));
+  }
   PrintStats("latency all first issues:", Summarise(all_ms));
   PrintStats("latency issued on the trigger's arrival:", Summarise(arrival_ms));
   PrintStats("latency timer rules (fire on a later event):", Summarise(timer_ms));

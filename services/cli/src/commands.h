@@ -21,15 +21,24 @@ enum ExitCode {
   kExitIo = 4,         // an input, output or state directory could not be used
 };
 
+// Options every Kafka command takes.
+struct KafkaOptions {
+  std::string bootstrap;    // overrides the configuration's
+  std::string config_file;  // optional YAML, as for `demerit process`
+};
+
 struct ReplayOptions {
   std::string rules_dir = "rules";
-  std::string events = "-";
+  std::string events;                 // a file, or - for standard input
   std::string input_format = "auto";  // auto | ndjson | pb
   std::string state_dir;              // empty: a temporary directory, removed at the end
   std::string format = "ndjson";      // ndjson | table
   bool net = false;
   bool quiet = false;
   size_t cache_mb = 1024;  // employees' state kept in memory
+  KafkaOptions kafka;       // with a bootstrap: read the input topics instead of --events
+  std::string from, to;     // event-time bounds, RFC 3339, [from, to)
+  std::string out = "-";    // where the decisions go
   std::string metrics_out;  // write the metrics here at the end (Prometheus text format)
 };
 int RunReplay(const ReplayOptions& options);
@@ -48,12 +57,6 @@ struct GenOptions {
   std::string out = "-";
 };
 int RunGen(const GenOptions& options);
-
-// Options every Kafka command takes.
-struct KafkaOptions {
-  std::string bootstrap;    // overrides the configuration's
-  std::string config_file;  // optional YAML, as for `demerit process`
-};
 
 struct ProcessOptions {
   KafkaOptions kafka;
@@ -81,6 +84,7 @@ struct TailOptions {
   std::string topic;  // default: the penalties topic
   bool from_beginning = false;
   bool exit_at_end = false;
+  std::string out = "-";
 };
 int RunTail(const TailOptions& options);
 
@@ -96,6 +100,11 @@ struct AuditDiffOptions {
   std::string decisions;  // a decision log (NDJSON, as replay or tail print it)
   std::string against;
   bool json = false;
+  // With a bootstrap: the committed decisions of the penalties topic against
+  // a replay of all the input topics, compared within [from, to) of event time.
+  KafkaOptions kafka;
+  std::string rules = "rules";
+  std::string from, to;
 };
 // Exit 0 only when both logs, reversals applied, have the same standing decisions.
 int RunAuditDiff(const AuditDiffOptions& options);

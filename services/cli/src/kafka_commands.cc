@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -292,6 +293,15 @@ int RunTail(const TailOptions& o) {
   };
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
+  std::ofstream file;
+  if (o.out != "-") {
+    file.open(o.out, std::ios::binary);
+    if (!file) {
+      std::cerr << "cannot write " << o.out << "\n";
+      return kExitIo;
+    }
+  }
+  std::ostream& out = o.out == "-" ? std::cout : file;
   int64_t printed = 0;
   auto idle_since = std::chrono::steady_clock::now();
   while (!(o.exit_at_end && at_end())) {
@@ -321,10 +331,10 @@ int RunTail(const TailOptions& o) {
       }
       line = core::DecisionToJson(d);
     }
-    std::cout << line << "\n";
+    out << line << "\n";
     ++printed;
   }
-  std::cout.flush();
+  out.flush();
   std::cerr << "read " << printed << " records from " << topic << "\n";
   return kExitOk;
 }

@@ -15,8 +15,15 @@ int main(int argc, char** argv) {
   auto* replay_cmd = app.add_subcommand(
       "replay", "Apply rules to an event file and print the decisions (NDJSON by default)");
   replay_cmd->add_option("--rules", replay.rules_dir, "Rules directory")->capture_default_str();
-  replay_cmd->add_option("--events", replay.events, "Event file, - for standard input")
-      ->required();
+  replay_cmd->add_option("--events", replay.events,
+                         "Event file, - for standard input");
+  replay_cmd->add_option("--bootstrap", replay.kafka.bootstrap,
+                         "Replay the input topics of this Kafka cluster instead of a file");
+  replay_cmd->add_option("--config", replay.kafka.config_file,
+                         "YAML configuration for --bootstrap (topic names, kafka: properties)");
+  replay_cmd->add_option("--from", replay.from, "Only events with occurred_at >= this (RFC 3339)");
+  replay_cmd->add_option("--to", replay.to, "Only events with occurred_at < this (RFC 3339)");
+  replay_cmd->add_option("--out", replay.out, "Write the decisions here (default: stdout)");
   replay_cmd->add_option("--input-format", replay.input_format,
                          "ndjson or pb (length-delimited binary); auto: pb for *.pb and *.bin")
       ->capture_default_str();
@@ -113,9 +120,14 @@ int main(int argc, char** argv) {
   audit_cmd->require_subcommand(1);
   auto* diff_cmd = audit_cmd->add_subcommand(
       "diff", "Compare two decision logs, reversals applied; exit 0 only when they agree");
-  diff_cmd->add_option("--decisions", diff.decisions, "Decision log (NDJSON)")->required();
-  diff_cmd->add_option("--against", diff.against, "The log to compare with (NDJSON)")
-      ->required();
+  diff_cmd->add_option("--decisions", diff.decisions, "Decision log (NDJSON)");
+  diff_cmd->add_option("--against", diff.against, "The log to compare with (NDJSON)");
+  diff_cmd->add_option("--bootstrap", diff.kafka.bootstrap,
+                       "Compare the committed penalties topic with a replay of the input topics");
+  diff_cmd->add_option("--config", diff.kafka.config_file, "YAML configuration for --bootstrap");
+  diff_cmd->add_option("--rules", diff.rules, "Rules for the replay")->capture_default_str();
+  diff_cmd->add_option("--from", diff.from, "Event-time bound, RFC 3339 (inclusive)");
+  diff_cmd->add_option("--to", diff.to, "Event-time bound, RFC 3339 (exclusive)");
   diff_cmd->add_flag("--json", diff.json, "Findings as NDJSON");
 
   ExplainOptions explain;

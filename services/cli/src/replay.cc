@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -13,6 +14,8 @@
 #include "demerit/metrics/metrics.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "event_reader.h"
+#include "kafka_source.h"
+#include "demerit/processor/config.h"
 #include "demerit/processor/rule_files.h"
 
 namespace demerit::cli {
@@ -65,10 +68,68 @@ int RunReplay(const ReplayOptions& options) {
     std::cerr << "--format: unknown format \"" << options.format << "\" (Hint: ndjson or table)\n";
     return kExitUsage;
   }
-  auto reader = EventReader::Open(options.events, format);
-  if (!reader.ok()) {
-    std::cerr << reader.status().message() << "\n";
-    return kExitIo;
+  // Events come from a file, or from the input topics with --bootstrap.
+  const bool from_kafka = !options.kafka.bootstrap.empty() || !options.kafka.config_file.empty();
+  if (from_kafka == !options.events.empty()) {
+    std::cerr << "replay: give either --events FILE (- for standard input) or --bootstrap ADDR\n";
+    return kExitUsage;
+  }
+  std::unique_ptr<EventReader> file_reader;
+  std::unique_ptr<KafkaEventSource> kafka_source;
+  if (from_kafka) {
+    processor::ProcessorConfig config;
+    if (!options.kafka.config_file.empty()) {
+      if (auto s = processor::LoadConfigFile(options.kafka.config_file, &config); !s.ok()) {
+        std::cerr << s.message() << "\n";
+        return kExitUsage;
+      }
+    }
+    if (!options.kafka.bootstrap.empty()) config.bootstrap = options.kafka.bootstrap;
+    processor::ApplyEnvironment(&config);
+    auto source = KafkaEventSource::Open(config);
+    if (!source.ok()) {
+      std::cerr << source.status().message() << "\n";
+      return 5;
+    }
+    kafka_source = std::move(*source);
+  } else {
+    auto reader = EventReader::Open(options.events, format);
+    if (!reader.ok()) {
+      std::cerr << reader.status().message() << "\n";
+      return kExitIo;
+    }
+    file_reader = std::move(*reader);
+  }
+  auto next = [&](v1::Envelope* e, core::Rejection* r) {
+    return file_reader ? file_reader->Next(e, r) : kafka_source->Next(e, r);
+  };
+  auto where = [&]() -> std::string {
+    if (kafka_source) return kafka_source->where();
+    return options.events + ": " + (format == InputFormat::kNdjson ? "line " : "record ") +
+           std::to_string(file_reader->record());
+  };
+  auto bytes_read = [&]() -> uint64_t {
+    return file_reader ? file_reader->bytes() : kafka_source->bytes();
+  };
+  // Event-time bounds.
+  core::Nanos from = std::numeric_limits<core::Nanos>::min();
+  core::Nanos to = std::numeric_limits<core::Nanos>::max();
+  for (auto [text, bound] : {std::pair{&options.from, &from}, std::pair{&options.to, &to}}) {
+    if (text->empty()) continue;
+    auto t = core::ParseRfc3339(*text);
+    if (!t.ok()) {
+      std::cerr << "--from/--to: " << t.status().message() << "\n";
+      return kExitUsage;
+    }
+    *bound = *t;
+  }
+  FILE* out_file = stdout;
+  if (options.out != "-") {
+    out_file = std::fopen(options.out.c_str(), "wb");
+    if (out_file == nullptr) {
+      std::cerr << "cannot write " << options.out << "\n";
+      return kExitIo;
+    }
   }
   TempDir temp;
   std::string state_dir = options.state_dir.empty() ? temp.path() : options.state_dir;
@@ -98,7 +159,7 @@ int RunReplay(const ReplayOptions& options) {
   std::vector<v1::Decision> all_for_table;
   auto flush_out = [&] {
     if (!out_buffer.empty()) {
-      std::fwrite(out_buffer.data(), 1, out_buffer.size(), stdout);
+      std::fwrite(out_buffer.data(), 1, out_buffer.size(), out_file);
       out_buffer.clear();
     }
   };
@@ -109,7 +170,7 @@ int RunReplay(const ReplayOptions& options) {
     return core::StreamOf(e, &stream) ? std::string(core::StreamName(stream))
                                       : std::string("unknown");
   };
-  int64_t read = 0, applied = 0, duplicates = 0, rejected = 0;
+  int64_t read = 0, applied = 0, duplicates = 0, rejected = 0, outside = 0;
   v1::Envelope event;
   core::Rejection rejection;
   std::vector<v1::Decision> decisions;
@@ -117,17 +178,23 @@ int RunReplay(const ReplayOptions& options) {
   auto last_progress = started;
   bool progress_shown = false;
   while (true) {
-    auto result = (*reader)->Next(&event, &rejection);
+    auto result = next(&event, &rejection);
     if (result == EventReader::Result::kEnd) break;
     ++read;
-    const char* unit = format == InputFormat::kNdjson ? "line" : "record";
+    if (result == EventReader::Result::kEvent) {
+      core::Nanos at = core::HeaderOf(event).occurred_at;
+      if (at < from || at >= to) {
+        ++outside;
+        continue;
+      }
+    }
     if (result == EventReader::Result::kBad) {
       ++rejected;
       if (with_metrics) {
         metrics.DeadLettered("unknown", v1::DeadLetterReason_Name(rejection.reason));
       }
-      std::cerr << options.events << ": " << unit << " " << (*reader)->record() << ": "
-                << v1::DeadLetterReason_Name(rejection.reason) << ": " << rejection.detail << "\n";
+      std::cerr << where() << ": " << v1::DeadLetterReason_Name(rejection.reason) << ": "
+                << rejection.detail << "\n";
       continue;
     }
     decisions.clear();
@@ -140,9 +207,8 @@ int RunReplay(const ReplayOptions& options) {
         if (with_metrics) {
           metrics.DeadLettered(stream_of(event), v1::DeadLetterReason_Name(r.rejection.reason));
         }
-        std::cerr << options.events << ": " << unit << " " << (*reader)->record() << ": "
-                  << v1::DeadLetterReason_Name(r.rejection.reason) << ": " << r.rejection.detail
-                  << "\n";
+        std::cerr << where() << ": " << v1::DeadLetterReason_Name(r.rejection.reason) << ": "
+                  << r.rejection.detail << "\n";
         break;
     }
     if (with_metrics && r.outcome != core::ApplyResult::Outcome::kRejected) {
@@ -174,7 +240,7 @@ int RunReplay(const ReplayOptions& options) {
       if (now - last_progress > std::chrono::seconds(2)) {
         double secs = std::chrono::duration<double>(now - started).count();
         std::fprintf(stderr, "\r%lld events, %.1f MB read, %.0f events/s ",
-                     static_cast<long long>(read), (*reader)->bytes() / 1e6, read / secs);
+                     static_cast<long long>(read), bytes_read() / 1e6, read / secs);
         std::fflush(stderr);
         last_progress = now;
         progress_shown = true;
@@ -210,7 +276,8 @@ int RunReplay(const ReplayOptions& options) {
     out_buffer += table.str();
   }
   flush_out();
-  std::fflush(stdout);
+  std::fflush(out_file);
+  if (out_file != stdout) std::fclose(out_file);
   if (with_metrics) {
     metrics.RulesInForce((*rules)->version());
     std::ofstream out(options.metrics_out, std::ios::binary);
@@ -223,6 +290,7 @@ int RunReplay(const ReplayOptions& options) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!options.quiet) {
     std::string standing_text = options.net ? ", standing " + std::to_string(standing) : "";
+    if (outside > 0) standing_text += "; " + std::to_string(outside) + " events outside --from/--to";
     std::fprintf(stderr,
                  "events read %lld, applied %lld, duplicates %lld, rejected %lld; decisions "
                  "issued %zu, reversed %zu%s; %.2f s (%.0f events/s); rules %s\n",

@@ -263,6 +263,29 @@ std::optional<Rejection> ParseEventBinary(std::string_view bytes, v1::Envelope* 
   return std::nullopt;
 }
 
+std::optional<Rejection> ParseStreamRecord(Stream stream, std::string_view bytes,
+                                           v1::Envelope* out) {
+  out->Clear();
+  google::protobuf::Message* payload = nullptr;
+  switch (stream) {
+    case Stream::kAttendance: payload = out->mutable_attendance(); break;
+    case Stream::kCalls: payload = out->mutable_call(); break;
+    case Stream::kVisits: payload = out->mutable_visit(); break;
+    case Stream::kCallbacks: payload = out->mutable_callback(); break;
+    case Stream::kObservations: payload = out->mutable_observation(); break;
+  }
+  if (!payload->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Rejection{v1::UNPARSEABLE, "not a binary " + payload->GetDescriptor()->full_name()};
+  }
+  // Fields this message does not have: another stream's message on this topic.
+  if (!payload->GetReflection()->GetUnknownFields(*payload).empty()) {
+    return Rejection{v1::WRONG_TOPIC, "record has fields that " +
+                                          payload->GetDescriptor()->full_name() +
+                                          " does not (another stream's message?)"};
+  }
+  return std::nullopt;
+}
+
 std::optional<Rejection> ValidateEvent(const v1::Envelope& event, const RuleSet& rules) {
   const Message* payload = Payload(event);
   if (payload == nullptr) return Rejection{v1::UNPARSEABLE, "no payload"};

@@ -42,27 +42,8 @@ std::string EmployeeOf(const std::string& key) {
 // Decodes an input record: one message type per topic, wrapped in an Envelope.
 std::optional<core::Rejection> Decode(const kafka::Record& record, core::Stream stream,
                                       v1::Envelope* out) {
-  out->Clear();
   if (!record.has_value) return core::Rejection{v1::UNPARSEABLE, "empty record (tombstone)"};
-  google::protobuf::Message* payload = nullptr;
-  switch (stream) {
-    case core::Stream::kAttendance: payload = out->mutable_attendance(); break;
-    case core::Stream::kCalls: payload = out->mutable_call(); break;
-    case core::Stream::kVisits: payload = out->mutable_visit(); break;
-    case core::Stream::kCallbacks: payload = out->mutable_callback(); break;
-    case core::Stream::kObservations: payload = out->mutable_observation(); break;
-  }
-  if (!payload->ParseFromString(record.value)) {
-    return core::Rejection{v1::UNPARSEABLE,
-                           "not a binary " + payload->GetDescriptor()->full_name()};
-  }
-  // Fields this message does not have: another stream's message on this topic.
-  if (!payload->GetReflection()->GetUnknownFields(*payload).empty()) {
-    return core::Rejection{v1::WRONG_TOPIC, "record has fields that " +
-                                                payload->GetDescriptor()->full_name() +
-                                                " does not (another stream's message?)"};
-  }
-  return std::nullopt;
+  return core::ParseStreamRecord(stream, record.value, out);
 }
 
 class Processor : public kafka::RebalanceListener {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "demerit/core/facts.h"
 #include "demerit/core/rules.h"
 #include "demerit/core/status.h"
 #include "demerit/v1/decision.pb.h"
@@ -26,6 +27,11 @@ std::optional<Rejection> ParseEventJson(std::string_view line, v1::Envelope* out
 
 // Parses a binary Envelope.
 std::optional<Rejection> ParseEventBinary(std::string_view bytes, v1::Envelope* out);
+
+// Parses a binary record of one input topic (one message type per topic)
+// into an envelope. A message of another stream is rejected as WRONG_TOPIC.
+std::optional<Rejection> ParseStreamRecord(Stream stream, std::string_view bytes,
+                                           v1::Envelope* out);
 
 // Checks what the schema cannot: ids, known site and enum values, timestamps in
 // a sane range, non-negative counts, a correction that names its target.
