@@ -5,7 +5,7 @@
 //       [--duration 30] [--batch 20] [--employees 2000] [--start 2026-12-01]
 //       [--seed 7] [--tag ID] [--linger-ms 1] [--drain-idle 5]
 //       [--timer-rules missing-clock-out,missing-punch] [--probe-inputs 1]
-//       [--penalties demerit.penalties]
+//       [--topic-prefix P]  (topics: P + the default names, as in a processor's config)
 //     With a processor already running and caught up: produces generated events
 //     to the input topics at a fixed rate (paced by a steady clock, in small
 //     batches) while a read_committed reader on the penalties topic receives
@@ -188,7 +188,7 @@ int Latency(Args& args) {
   const std::string linger = args.Str("linger-ms", "1");
   const double drain_idle = args.Real("drain-idle", 5);
   const double drain_max = args.Real("drain-max", 120);
-  const std::string penalties_topic = args.Str("penalties", "demerit.penalties");
+  const std::string topic_prefix = args.Str("topic-prefix", "");
   const bool probe_inputs = args.Int("probe-inputs", 1) != 0;
   const std::string timer_list = args.Str("timer-rules", "missing-clock-out,missing-punch");
   if (std::string e = args.Check(); !e.empty() || bootstrap.empty() || rate <= 0 || batch < 1) {
@@ -203,8 +203,12 @@ int Latency(Args& args) {
       if (!r.empty()) timer_rules.insert(r);
     }
   }
-  processor::Topics topics;  // the default topic names, but for the decisions
-  topics.penalties = penalties_topic;
+  processor::Topics topics;  // the default topic names, with --topic-prefix
+  for (std::string* t : {&topics.attendance, &topics.calls, &topics.visits, &topics.callbacks,
+                         &topics.observations, &topics.penalties, &topics.deadletter,
+                         &topics.changelog}) {
+    *t = topic_prefix + *t;
+  }
 
   // The workload: enough generated events for rate x duration.
   auto rules = processor::LoadRuleDirectory(rules_dir);

@@ -51,5 +51,28 @@ sed -e "/$id/s/\"amount_minor\":\"[0-9]*\"/\"amount_minor\":\"1\"/" -e "/$id/s/\
 "$DEMERIT" audit diff --decisions "$WORK/altered.ndjson" --against "$WORK/replay.ndjson" > "$WORK/t3" 2>&1
 [ $? = 1 ] && grep -q "^different" "$WORK/t3" && grep -q "amount_minor" "$WORK/t3" \
   && pass "an altered decision is reported different, with the field" || { fail "altered decision not found"; head "$WORK/t3" >&2; }
+# explain and export from the topic.
+"$DEMERIT" explain "$id" --bootstrap "$BOOTSTRAP" --rules "$RULES" > "$WORK/explain.txt" 2> /dev/null
+[ $? = 0 ] && grep -q "stands" "$WORK/explain.txt" && pass "explain --bootstrap finds $id" || fail "explain --bootstrap"
+site=$(echo "$issue" | grep -o '"site_id":"[^"]*"' | cut -d'"' -f4)
+"$DEMERIT" export --bootstrap "$BOOTSTRAP" --rules "$RULES" --site "$site" --period 2026-11 > "$WORK/export-topic.csv" 2> /dev/null
+"$DEMERIT" export --decisions "$WORK/replay.ndjson" --rules "$RULES" --site "$site" --period 2026-11 > "$WORK/export-file.csv"
+cmp -s "$WORK/export-topic.csv" "$WORK/export-file.csv" && [ "$(wc -l < "$WORK/export-file.csv")" -gt 1 ] \
+  && pass "export from the topic equals export from a replay ($site, $(($(wc -l < "$WORK/export-file.csv") - 1)) employees)" \
+  || fail "export from the topic differs"
+# --as-of: a rerun later reproduces the earlier export exactly.
+as_of=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+"$DEMERIT" gen --rules "$RULES" --employees 40 --days 35 --seed 78 --out "$WORK/more.ndjson" 2> /dev/null
+sed -i -e 's/"event_id":"emp-/"event_id":"late-emp-/' -e 's/"employee_id":"emp-/"employee_id":"late-emp-/' "$WORK/more.ndjson"
+"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/more.ndjson" 2> "$WORK/more-produce.log" || fail "produce of the later events"
+wait_caught_up 120
+"$DEMERIT" export --bootstrap "$BOOTSTRAP" --rules "$RULES" --site "$site" --period 2026-11 > "$WORK/export-now.csv" 2> /dev/null
+"$DEMERIT" export --bootstrap "$BOOTSTRAP" --rules "$RULES" --site "$site" --period 2026-11 --as-of "$as_of" \
+  > "$WORK/export-asof.csv" 2> /dev/null
+if cmp -s "$WORK/export-asof.csv" "$WORK/export-topic.csv" && ! cmp -s "$WORK/export-now.csv" "$WORK/export-topic.csv"; then
+  pass "export --as-of $as_of reproduces the earlier export; without it, the new decisions count"
+else
+  fail "export --as-of does not reproduce the earlier export"
+fi
 kill_processor a TERM
 finish

@@ -18,7 +18,7 @@ log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 cleanup() {
   for name in "${!PROCESSORS[@]}"; do kill -9 "${PROCESSORS[$name]}" 2>/dev/null; done
   bash "$ROOT/ops/kafka/stop.sh" "$KAFKA_DIR" > /dev/null 2>&1
-  if [ "$FAILURES" = 0 ]; then rm -rf "$WORK"; else log "kept $WORK for inspection"; fi
+  if [ "$FAILURES" = 0 ] && [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; else log "kept $WORK for inspection"; fi
 }
 trap cleanup EXIT
 

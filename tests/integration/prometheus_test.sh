@@ -8,8 +8,9 @@
 #   (b) every panel query of ops/grafana/dashboards/*.json, Grafana variables substituted, parses
 #       and returns a non-empty result (/api/v1/query). $site: each value of
 #       label_values(demerit_events_consumed_total, site) in turn, a query passes if one gives
-#       data; $instance: the scraped target; $__rate_interval and $__interval: RATE_WINDOW;
-#       $__range: RANGE_WINDOW (both cover the whole time Prometheus has been scraping).
+#       data; $instance: the scraped target (regex-escaped as Grafana does); $__rate_interval
+#       and $__interval: RATE_WINDOW; $__range: RANGE_WINDOW. The windows are longer than the
+#       time Prometheus scrapes before the checks, and hold at least MIN_SCRAPES scrapes.
 # Part of the generated workload is held back and produced once Prometheus is scraping, so that
 # rates and quantiles see live traffic rather than flat counters only.
 # Loopback only; installs prometheus, jq and curl with apt-get if missing.
@@ -20,7 +21,7 @@ set -- "$1" "$3"
 
 RATE_WINDOW=1m     # $__rate_interval, $__interval
 RANGE_WINDOW=1h    # $__range (the dashboards default to 6 h and 24 h)
-MIN_SCRAPES=5      # scrapes of the processor before the live batch is checked
+MIN_SCRAPES=5      # scrapes of the processor in the last minute before the checks
 # Panels allowed to return nothing, one "dashboard title<TAB>panel title<TAB>reason" a line.
 # Empty: every panel must return data.
 EXEMPT_PANELS=""
@@ -33,8 +34,7 @@ PROM=""
 stop_prometheus() {
   [ -n "$PROM_PID" ] || return 0
   kill -TERM "$PROM_PID" 2> /dev/null
-  local i
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     kill -0 "$PROM_PID" 2> /dev/null || break
     sleep 0.1
   done
@@ -70,11 +70,13 @@ prom_query() {
 prom_value() {
   prom_query "$1" | jq -r '.data.result[0].value[1] // empty' 2> /dev/null
 }
-# until_true LIMIT COMMAND...: polls COMMAND every 0.5 s for at most LIMIT seconds.
+# until_true LIMIT COMMAND...: polls COMMAND every 0.5 s for at most LIMIT seconds. Gives up the
+# whole test if the work directory (broker data, state, Prometheus' TSDB) has disappeared.
 until_true() {
   local limit=$1 start=$SECONDS
   shift
   while [ $((SECONDS - start)) -lt "$limit" ]; do
+    [ -d "$WORK" ] || { fail "$WORK was removed while the test ran"; finish; exit 1; }
     "$@" && return 0
     sleep 0.5
   done
@@ -109,10 +111,11 @@ TARGET="127.0.0.1:$metrics_port"
 pass "processor metrics on $TARGET ($(grep -c '^demerit_' "$WORK/metrics.txt") demerit series)"
 
 # --- Prometheus -----------------------------------------------------------------------------
+PROM_SRC=$(cd "$ROOT/ops/prometheus" && pwd)
 # The shipped configuration with 1 s intervals, the processor as the target and the repository's
 # rule files by absolute path (they are resolved relative to the configuration file).
 mkdir -p "$PROM_DIR"
-awk -v target="'$TARGET'" -v dir="$ROOT/ops/prometheus" '
+awk -v target="'$TARGET'" -v dir="$PROM_SRC" '
   /^[^ #]/ { in_rules = ($1 == "rule_files:") }
   in_rules && /^ *- / && $2 !~ /^\// { sub(/- /, "- " dir "/") }
   /^  (scrape_interval|scrape_timeout|evaluation_interval):/ { sub(/:.*/, ": 1s") }
@@ -120,8 +123,7 @@ awk -v target="'$TARGET'" -v dir="$ROOT/ops/prometheus" '
   { print }' "$ROOT/ops/prometheus/prometheus.yml" > "$PROM_DIR/prometheus.yml"
 derived_ok=1
 for want in "scrape_interval: 1s" "scrape_timeout: 1s" "evaluation_interval: 1s" \
-            "- targets: ['$TARGET']" "- $ROOT/ops/prometheus/recording_rules.yml" \
-            "- $ROOT/ops/prometheus/alert_rules.yml"; do
+            "- targets: ['$TARGET']" "- $PROM_SRC/recording_rules.yml" "- $PROM_SRC/alert_rules.yml"; do
   grep -qF -- "$want" "$PROM_DIR/prometheus.yml" || { derived_ok=0; fail "derived configuration lacks '$want'"; }
 done
 if [ "$derived_ok" = 1 ] && promtool check config "$PROM_DIR/prometheus.yml" > "$PROM_DIR/check.log" 2>&1; then
@@ -136,7 +138,7 @@ read -r eph_lo eph_hi < /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || {
 if [ "$eph_lo" -gt 21000 ]; then port_lo=20000; port_hi=$((eph_lo - 1)); else port_lo=$((eph_hi + 1)); port_hi=65000; fi
 prom_ready() { curl -sf -m 2 "$PROM/-/ready" > /dev/null; }
 prom_ready_or_dead() { prom_ready || ! kill -0 "$PROM_PID" 2> /dev/null; }
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   PROM_PORT=$((port_lo + (RANDOM * 32768 + RANDOM) % (port_hi - port_lo + 1)))
   (exec 3<> "/dev/tcp/127.0.0.1/$PROM_PORT") 2> /dev/null && continue
   PROM="http://127.0.0.1:$PROM_PORT"
@@ -160,7 +162,6 @@ scraped_at_least() { local n; n=$(scrapes); [ "${n:-0}" -ge "$1" ] && [ "$(prom_
 until_true 60 scraped_at_least 2 || { fail "Prometheus did not scrape $TARGET (up: $(prom_value 'up'))"; finish; exit 1; }
 
 # The live batch: the processor applies it while Prometheus scrapes.
-batch_start=$(date +%s)
 "$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/gen-live.ndjson" 2>> "$WORK/produce.log" \
   || fail "produce the live batch"
 wait_caught_up 120 && pass "processor applied the live batch of $((lines / 5)) events" \
@@ -181,7 +182,7 @@ rules_file_list() {  # FILE GROUP NAME per rule of the repository's rule files
   for f in recording_rules.yml alert_rules.yml; do
     awk -v f="$f" '/^ *- name: / {g = $3}
                    /^ *- (record|alert): / {n = $3; gsub(/["\047]/, "", n); print f "\t" g "\t" n}' \
-      "$ROOT/ops/prometheus/$f"
+      "$PROM_SRC/$f"
   done | sort
 }
 rules_api() { curl -s -m 10 "$PROM/api/v1/rules" > "$PROM_DIR/rules.json"; }
@@ -248,10 +249,11 @@ nexprs=$(grep -c . "$PROM_DIR/panels.jsonl")
 # otherwise 1 and the reason in $reason. NaN-only results count as data; they are listed apart.
 check_expr() {
   local expr=$1 site answer candidates=("")
-  [[ "$expr" =~ \$\{?site ]] && candidates=($SITES)
+  [[ "$expr" =~ \$\{?site ]] && read -r -a candidates <<< "$SITES"
   reason="empty result"
   for site in "${candidates[@]}"; do
-    answer=$(prom_query "$(sed -E "s/\\\$\\{?site(:[a-z]+)?\\}?/$(regex_escape "$site")/g" <<< "$expr")")
+    answer=$(prom_query "$(jq -rn --arg e "$expr" --arg v "$(regex_escape "$site")" \
+      '$e | gsub("\\$\\{?site(:[a-z]+)?\\}?"; $v)')")
     if [ "$(jq -r .status <<< "$answer" 2> /dev/null)" != success ]; then
       reason="error: $(jq -r '.error // "no answer"' <<< "$answer" 2> /dev/null || echo "no answer")"
       return 1
@@ -266,12 +268,11 @@ check_expr() {
   [ -n "$SITES" ] || [ "${#candidates[@]}" = 1 ] || reason="no site to substitute"
   return 1
 }
-# All queries, again for a bounded time while some fail (recorded series appear one evaluation
-# after their inputs).
+# run_panel_checks FILE: checks the queries of FILE; failures to panels.failed, NaN-only results
+# to panels.nan.
 run_panel_checks() {
-  : > "$PROM_DIR/panels.failed"
-  : > "$PROM_DIR/panels.nan"
   local line expr
+  : > "$PROM_DIR/panels.failed"
   while IFS= read -r line; do
     expr=$(jq -r .expr <<< "$line")
     nan_only=""
@@ -280,12 +281,18 @@ run_panel_checks() {
     else
       jq -c --arg reason "$reason" '. + {reason: $reason}' <<< "$line" >> "$PROM_DIR/panels.failed"
     fi
-  done < "$PROM_DIR/panels.jsonl"
-  [ -s "$PROM_DIR/panels.failed" ] || return 0
-  log "$(grep -c . "$PROM_DIR/panels.failed") queries without data yet"
-  return 1
+  done < "$1"
+  [ ! -s "$PROM_DIR/panels.failed" ]
 }
-until_true 30 run_panel_checks
+# Queries without data are tried again for a bounded time (recorded series appear one evaluation
+# after their inputs).
+recheck_failed() {
+  log "$(grep -c . "$PROM_DIR/panels.failed") queries without data yet"
+  jq -c 'del(.reason)' "$PROM_DIR/panels.failed" > "$PROM_DIR/panels.retry"
+  run_panel_checks "$PROM_DIR/panels.retry"
+}
+: > "$PROM_DIR/panels.nan"
+run_panel_checks "$PROM_DIR/panels.jsonl" || until_true 20 recheck_failed
 # A panel fails when one of its queries fails, unless it is listed in EXEMPT_PANELS.
 while IFS=$'\t' read -r board title; do
   failed=$(jq -r --arg b "$board" --arg t "$title" \
@@ -301,12 +308,16 @@ while IFS=$'\t' read -r board title; do
   fi
 done < <(jq -r '[.board, .title] | @tsv' "$PROM_DIR/panels.jsonl" | awk '!seen[$0]++')
 nfailed=$(jq -s 'map([.board, .title]) | unique | length' "$PROM_DIR/panels.failed")
-log "ok: $((npanels - nfailed)) of $npanels panels ($nexprs queries) return data"
+log "$((npanels - nfailed)) of $npanels panels ($nexprs queries) return data"
 if [ -s "$PROM_DIR/panels.nan" ]; then
   log "info: queries whose result is NaN only (no rate in the window):"
   jq -r '"      \(.board) / \(.title) query \(.ref)"' "$PROM_DIR/panels.nan" >&2
 fi
 
 stop_prometheus
-kill_processor a TERM
+# A bounded stop: SIGTERM, then SIGKILL after 60 s.
+processor_gone() { ! kill -0 "${PROCESSORS[a]}" 2> /dev/null; }
+kill -TERM "${PROCESSORS[a]}" 2> /dev/null
+until_true 60 processor_gone || fail "processor did not stop within 60 s of SIGTERM"
+kill_processor a KILL
 finish

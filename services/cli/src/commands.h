@@ -85,7 +85,12 @@ struct TailOptions {
   bool from_beginning = false;
   bool exit_at_end = false;
   std::string out = "-";
+  std::string as_of;  // RFC 3339: skip records appended after this time
 };
+
+// Reads the whole penalties topic (committed, up to its end, appended by
+// `as_of` if given) into a temporary decision log; sets *path. Returns an exit code.
+int ReadPenaltiesToFile(const KafkaOptions& kafka, const std::string& as_of, std::string* path);
 int RunTail(const TailOptions& options);
 
 struct LagOptions {
@@ -121,6 +126,7 @@ core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t 
                              const std::function<void(int64_t, const v1::Decision&)>& visit);
 
 struct ExplainOptions {
+  KafkaOptions kafka;                 // with a bootstrap: the log is the penalties topic
   std::string penalty_id;             // an ISSUE id, or a REVERSAL id (its issue is explained)
   std::string decisions;              // the decision log (NDJSON, as replay prints it)
   std::string rules_dir = "rules";    // for titles, the site's time zone and the ladder
@@ -134,12 +140,13 @@ struct ExplainOptions {
 int RunExplain(const ExplainOptions& options);
 
 struct ExportOptions {
+  KafkaOptions kafka;               // with a bootstrap: the log is the penalties topic
   std::string decisions;            // the decision log (NDJSON, as replay prints it)
   std::string rules_dir = "rules";  // for the site's time zone
   std::string site;
   std::string period;      // YYYY-MM: the local month at the site
   int64_t as_of_line = 0;  // > 0: use only the first N lines of the log
-  std::string as_of;       // a time: refused, a file log carries no decision times
+  std::string as_of;       // a time: with --bootstrap, only decisions appended by then
   std::string out = "-";
 };
 // Writes one site's payroll month as CSV (RFC 4180, CRLF, header row): per

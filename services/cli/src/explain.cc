@@ -245,7 +245,25 @@ class LogSource {
 
 }  // namespace
 
-int RunExplain(const ExplainOptions& o) {
+int RunExplain(const ExplainOptions& options) {
+  if (!options.kafka.bootstrap.empty() || !options.kafka.config_file.empty()) {
+    ExplainOptions o = options;
+    std::string topic_log;
+    if (int code = ReadPenaltiesToFile(o.kafka, "", &topic_log); code != kExitOk) {
+      std::remove(topic_log.c_str());
+      return code;
+    }
+    o.decisions = topic_log;
+    o.kafka = {};
+    int code = RunExplain(o);
+    std::remove(topic_log.c_str());
+    return code;
+  }
+  const ExplainOptions& o = options;
+  if (o.decisions.empty()) {
+    std::cerr << "explain: give --decisions FILE or --bootstrap ADDR\n";
+    return kExitUsage;
+  }
   auto rules = processor::LoadRuleDirectory(o.rules_dir);
   if (!rules.ok()) {
     std::cerr << rules.status().message() << "\n";

@@ -6,6 +6,7 @@
 // only the issues standing at the end of the log (or at line --as-of-line)
 // are paid.
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -79,12 +80,32 @@ void AppendCsvRow(const std::vector<std::string>& fields, std::string* out) {
 
 }  // namespace
 
-int RunExport(const ExportOptions& o) {
+int RunExport(const ExportOptions& options) {
+  ExportOptions o = options;
+  std::string topic_log;
+  if (!o.kafka.bootstrap.empty() || !o.kafka.config_file.empty()) {
+    // The penalties topic, cut at --as-of by the time each decision was appended.
+    if (int code = ReadPenaltiesToFile(o.kafka, o.as_of, &topic_log); code != kExitOk) {
+      std::remove(topic_log.c_str());
+      return code;
+    }
+    o.decisions = topic_log;
+    o.as_of.clear();
+    o.kafka = {};
+    int code = RunExport(o);
+    std::remove(topic_log.c_str());
+    return code;
+  }
+  if (o.decisions.empty()) {
+    std::cerr << "export: give --decisions FILE or --bootstrap ADDR\n";
+    return kExitUsage;
+  }
   if (!o.as_of.empty()) {
     std::cerr << "--as-of " << o.as_of
               << ": a decision log file records no decision times, so it cannot be cut at a "
-                 "time (Hint: --as-of-line N reproduces the export made when the log had N "
-                 "lines)\n";
+                 "time (Hint: --bootstrap reads the topic, whose records carry the time they "
+                 "were appended; for a file, --as-of-line N reproduces the export made when the "
+                 "log had N lines)\n";
     return kExitUsage;
   }
   static const std::regex kPeriod("[0-9]{4}-(0[1-9]|1[0-2])");

@@ -1,9 +1,12 @@
 // The commands that talk to Kafka: process, topics, produce, tail.
 
+#include <unistd.h>
+
 #include <csignal>
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include <google/protobuf/util/json_util.h>
@@ -272,22 +275,33 @@ int RunTail(const TailOptions& o) {
   }
   int partitions = counts->at(topic);
   std::vector<kafka::TopicPartition> assignment;
-  std::vector<int64_t> high(partitions, 0);
+  std::vector<int64_t> high(partitions, 0), low(partitions, 0);
   for (int p = 0; p < partitions; ++p) {
-    int64_t low = 0;
-    if (auto s = (*reader)->Watermarks(topic, p, &low, &high[p], 10000); !s.ok()) {
+    if (auto s = (*reader)->Watermarks(topic, p, &low[p], &high[p], 10000); !s.ok()) {
       std::cerr << s.message() << "\n";
       return processor::kProcessKafka;
     }
-    assignment.push_back({topic, p, o.from_beginning ? low : high[p]});
+    assignment.push_back({topic, p, o.from_beginning ? low[p] : high[p]});
   }
   if (auto s = (*reader)->Assign(assignment); !s.ok()) {
     std::cerr << s.message() << "\n";
     return processor::kProcessKafka;
   }
-  auto at_end = [&] {
+  int64_t as_of_ms = std::numeric_limits<int64_t>::max();
+  if (!o.as_of.empty()) {
+    auto t = core::ParseRfc3339(o.as_of);
+    if (!t.ok()) {
+      std::cerr << "--as-of: " << t.status().message() << "\n";
+      return kExitUsage;
+    }
+    as_of_ms = *t / 1'000'000;
+  }
+  // Every partition read to its end; when idle, the last offset may be a
+  // transaction marker that a read never returns.
+  auto at_end = [&](bool idle) {
     for (int p = 0; p < partitions; ++p) {
-      if ((*reader)->Position(topic, p) < high[p]) return false;
+      if (high[p] <= (o.from_beginning ? low[p] : high[p])) continue;  // nothing to read
+      if ((*reader)->Position(topic, p) < high[p] - (idle ? 1 : 0)) return false;
     }
     return true;
   };
@@ -304,19 +318,21 @@ int RunTail(const TailOptions& o) {
   std::ostream& out = o.out == "-" ? std::cout : file;
   int64_t printed = 0;
   auto idle_since = std::chrono::steady_clock::now();
-  while (!(o.exit_at_end && at_end())) {
+  while (!(o.exit_at_end && at_end(false))) {
     kafka::KafkaStatus error;
     auto record = (*reader)->Poll(200, &error);
     if (!error.ok()) std::cerr << "consumer: " << error.message << "\n";
     if (!record) {
-      // Transaction markers hold the last offsets of a partition: after a quiet
-      // spell at the end of the data, the end is reached.
-      if (o.exit_at_end && std::chrono::steady_clock::now() - idle_since > std::chrono::seconds(3)) {
+      auto idle = std::chrono::steady_clock::now() - idle_since;
+      if (o.exit_at_end && at_end(idle > std::chrono::seconds(2))) break;
+      if (o.exit_at_end && idle > std::chrono::seconds(120)) {
+        std::cerr << topic << " stopped short of its end for 120 s (an open transaction?)\n";
         break;
       }
       continue;
     }
     idle_since = std::chrono::steady_clock::now();
+    if (record->timestamp_ms > as_of_ms) continue;
     std::string line;
     if (dead_letters) {
       v1::DeadLetter d;
@@ -337,6 +353,25 @@ int RunTail(const TailOptions& o) {
   out.flush();
   std::cerr << "read " << printed << " records from " << topic << "\n";
   return kExitOk;
+}
+
+int ReadPenaltiesToFile(const KafkaOptions& kafka, const std::string& as_of,
+                        std::string* path) {
+  char name[] = "/tmp/demerit-penalties-XXXXXX";
+  int fd = mkstemp(name);
+  if (fd < 0) {
+    std::cerr << "cannot create a temporary file\n";
+    return kExitIo;
+  }
+  close(fd);
+  *path = name;
+  TailOptions tail;
+  tail.kafka = kafka;
+  tail.from_beginning = true;
+  tail.exit_at_end = true;
+  tail.as_of = as_of;
+  tail.out = *path;
+  return RunTail(tail);
 }
 
 int RunLag(const LagOptions& o) {

@@ -1,6 +1,7 @@
 #include "kafka_source.h"
 
 #include <chrono>
+#include <iostream>
 
 namespace demerit::cli {
 
@@ -42,9 +43,11 @@ core::StatusOr<std::unique_ptr<KafkaEventSource>> KafkaEventSource::Open(
   return source;
 }
 
-bool KafkaEventSource::AtEnd() {
+// Every partition read to its end; when `idle`, the last offset may be a
+// transaction marker that a read never returns.
+bool KafkaEventSource::AtEnd(bool idle) {
   for (const auto& e : ends_) {
-    if (reader_->Position(e.topic, e.partition) < e.offset) return false;
+    if (reader_->Position(e.topic, e.partition) < e.offset - (idle ? 1 : 0)) return false;
   }
   return true;
 }
@@ -56,7 +59,11 @@ EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection*
     auto record = reader_->Poll(200, &error);
     if (!record) {
       // Transaction markers take the last offsets: a quiet spell at the end is the end.
-      if (AtEnd() || std::chrono::steady_clock::now() - idle_since > std::chrono::seconds(3)) {
+      auto idle = std::chrono::steady_clock::now() - idle_since;
+      if (AtEnd(idle > std::chrono::seconds(2))) return EventReader::Result::kEnd;
+      if (idle > std::chrono::seconds(120)) {
+        std::cerr << "input topics stopped short of their ends for 120 s (an open transaction?);"
+                     " replaying what was read\n";
         return EventReader::Result::kEnd;
       }
       continue;
@@ -68,7 +75,7 @@ EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection*
       }
     }
     if (past_end) {
-      if (AtEnd()) return EventReader::Result::kEnd;
+      if (AtEnd(false)) return EventReader::Result::kEnd;
       continue;
     }
     where_ = record->topic + "/" + std::to_string(record->partition) + "@" +

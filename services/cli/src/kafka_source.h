@@ -23,7 +23,7 @@ class KafkaEventSource {
   uint64_t bytes() const { return bytes_; }
 
  private:
-  bool AtEnd();
+  bool AtEnd(bool idle);
   std::unique_ptr<kafka::PartitionReader> reader_;
   std::map<std::string, core::Stream> streams_;
   std::vector<kafka::TopicPartition> ends_;  // offset = high watermark at Open()

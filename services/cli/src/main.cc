@@ -135,9 +135,9 @@ int main(int argc, char** argv) {
       "explain", "Explain one decision of a decision log: rule, window, occurrences, history");
   explain_cmd->add_option("penalty_id", explain.penalty_id, "An ISSUE or REVERSAL penalty_id")
       ->required();
-  explain_cmd
-      ->add_option("--decisions", explain.decisions, "Decision log (NDJSON, as replay prints it)")
-      ->required();
+  explain_cmd->add_option("--decisions", explain.decisions,
+                          "Decision log (NDJSON, as replay prints it)");
+  kafka_flags(explain_cmd, &explain.kafka);
   explain_cmd->add_option("--rules", explain.rules_dir, "Rules directory")->capture_default_str();
   explain_cmd->add_option("--events", explain.events,
                           "Event file, to show the content of the evidence events");
@@ -150,8 +150,8 @@ int main(int argc, char** argv) {
   auto* export_cmd = app.add_subcommand(
       "export", "Payroll CSV of one site and local month from a decision log");
   export_cmd->add_option("--decisions", export_options.decisions,
-                         "Decision log (NDJSON, as replay prints it), - for standard input")
-      ->required();
+                         "Decision log (NDJSON, as replay prints it), - for standard input");
+  kafka_flags(export_cmd, &export_options.kafka);
   export_cmd->add_option("--rules", export_options.rules_dir, "Rules directory (site time zones)")
       ->capture_default_str();
   export_cmd->add_option("--site", export_options.site, "Site id")->required();
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
                    "Use only the first N lines of the log: the export made when it had N lines")
       ->check(CLI::Range(int64_t{1}, INT64_MAX));
   export_cmd->add_option("--as-of", export_options.as_of,
-                         "A time: not available for a file log, which records no decision times");
+                         "With --bootstrap: only decisions appended by this time (RFC 3339)");
   export_cmd->add_option("--out", export_options.out, "Output file, - for standard output")
       ->capture_default_str();
 

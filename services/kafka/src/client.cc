@@ -66,6 +66,7 @@ Record ToRecord(const RdKafka::Message& m) {
   r.partition = m.partition();
   r.offset = m.offset();
   if (m.key() != nullptr) r.key = *m.key();
+  r.timestamp_ms = m.timestamp().timestamp;
   r.has_value = m.payload() != nullptr;
   if (r.has_value) r.value.assign(static_cast<const char*>(m.payload()), m.len());
   return r;

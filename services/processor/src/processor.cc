@@ -257,11 +257,19 @@ bool Processor::Restore(int32_t partition) {
         bytes += static_cast<int64_t>(record->key.size() + record->value.size());
         if (records % 65536 == 0) (void)store_->Commit();
         if (record->offset + 1 >= high) break;
-      } else {
-        int64_t position = (*reader)->Position(config_.topics.changelog, partition);
-        if (position >= high) break;
-        // Transaction markers take offsets too: nothing more to read.
-        if (Clock::now() - idle_since > std::chrono::seconds(5)) break;
+        continue;
+      }
+      int64_t position = (*reader)->Position(config_.topics.changelog, partition);
+      if (position >= high) break;
+      // Only a transaction marker left at the end, or an open transaction of
+      // another instance holding the end back until it commits or aborts.
+      auto idle = Clock::now() - idle_since;
+      if (position >= high - 1 && idle > std::chrono::seconds(2)) break;
+      if (idle > std::chrono::seconds(120)) {
+        Log("ERROR", "changelog partition " + std::to_string(partition) + " stopped at offset " +
+                         std::to_string(position) + " of " + std::to_string(high) +
+                         " for 120 s; cannot restore");
+        return false;
       }
     }
   }

@@ -29,6 +29,7 @@ struct Record {
   std::string key;
   std::string value;
   bool has_value = true;  // false for a tombstone
+  int64_t timestamp_ms = -1;  // the record's timestamp (create or append time)
 };
 
 struct TopicPartition {
