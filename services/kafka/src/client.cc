@@ -4,7 +4,10 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <cstdio>
+#include <chrono>
+#include <future>
 #include <mutex>
+#include <thread>
 #include <set>
 
 namespace demerit::kafka {
@@ -275,7 +278,14 @@ struct Consumer::Impl {
 };
 
 Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Consumer::~Consumer() { Close(); }
+Consumer::~Consumer() {
+  if (!Close()) {
+    // The close thread still uses the consumer: leave it be.
+    (void)impl_->consumer.release();
+    (void)impl_->rebalancer.release();
+    (void)impl_.release();
+  }
+}
 
 core::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
                                                            const std::string& group_id,
@@ -363,11 +373,21 @@ std::vector<TopicPartition> Consumer::Assignment() {
   return out;
 }
 
-void Consumer::Close() {
-  if (impl_ && !impl_->closed && impl_->consumer) {
-    impl_->consumer->close();
-    impl_->closed = true;
+bool Consumer::Close(int timeout_ms) {
+  if (!impl_ || impl_->closed || !impl_->consumer) return true;
+  impl_->closed = true;
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  RdKafka::KafkaConsumer* consumer = impl_->consumer.get();
+  std::thread([consumer, done] {
+    consumer->close();
+    done->set_value();
+  }).detach();
+  if (finished.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready) {
+    return true;
   }
+  std::fprintf(stderr, "kafka: leaving the consumer group timed out after %d ms\n", timeout_ms);
+  return false;
 }
 
 // ---------------------------------------------------------------- TransactionalProducer

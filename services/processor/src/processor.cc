@@ -467,13 +467,19 @@ void Processor::AbortAndRewind(const std::string& why) {
   employee_partition_.clear();
 }
 
+// Lag of every assigned input partition: high watermark minus the group's
+// committed offset (the whole partition when nothing is committed yet).
 void Processor::ReportLag() {
   next_lag_report_ = Clock::now() + std::chrono::seconds(5);
-  for (const auto& [tp, position] : positions_) {
+  auto assignment = consumer_->Assignment();
+  if (assignment.empty()) return;
+  auto committed = consumer_->Committed(assignment, 2000);
+  if (!committed.ok()) return;
+  for (const auto& tp : *committed) {
     int64_t low = 0, high = 0;
-    if (consumer_->Watermarks(tp.first, tp.second, &low, &high, 2000).ok()) {
-      metrics_.ConsumerLag(tp.first, tp.second, std::max<int64_t>(0, high - position));
-    }
+    if (!consumer_->Watermarks(tp.topic, tp.partition, &low, &high, 2000).ok()) continue;
+    int64_t position = tp.offset < 0 ? low : tp.offset;
+    metrics_.ConsumerLag(tp.topic, tp.partition, std::max<int64_t>(0, high - position));
   }
 }
 
@@ -524,7 +530,12 @@ int Processor::Run() {
     }
   }
   if (fatal_ == 0 && in_transaction_) Commit();
-  if (consumer_) consumer_->Close();
+  if (consumer_ && !consumer_->Close(10000)) {
+    // Kafka is unreachable: the state is committed locally, stop anyway.
+    Log("WARN", "could not leave the consumer group within 10 s (brokers unreachable?)");
+    (void)consumer_.release();
+    (void)producer_.release();
+  }
   if (fatal_ != 0) return fatal_;
   Log("INFO", "stopped");
   return kProcessOk;

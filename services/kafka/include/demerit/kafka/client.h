@@ -102,7 +102,10 @@ class Consumer {
   core::Status Watermarks(const std::string& topic, int32_t partition, int64_t* low, int64_t* high,
                           int timeout_ms);
   std::vector<TopicPartition> Assignment();
-  void Close();
+  // Leaves the group. Returns false when that did not finish within
+  // timeout_ms (the coordinator is unreachable); the consumer is then
+  // abandoned to its background thread rather than waited for.
+  bool Close(int timeout_ms = 10000);
 
  private:
   friend class TransactionalProducer;
