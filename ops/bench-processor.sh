@@ -64,6 +64,13 @@ stall_secs=30
 
 work=$(mktemp -d /tmp/demerit-bench.XXXXXX)
 kafka_dir="$work/kafka"
+# Copies, so that a rebuild during the run does not change what is measured.
+mkdir -p "$work/bin"
+binary_note="demerit built $(date -u -r "$demerit" +%Y-%m-%dT%H:%M:%SZ)"
+git_note="git $(git -C "$root" rev-parse --short HEAD 2> /dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- services 2> /dev/null || echo ' + uncommitted changes under services/') at the start"
+cp "$demerit" "$bench" "$work/bin/"
+demerit="$work/bin/demerit"
+bench="$work/bin/processor_bench"
 declare -A pids=()
 perf_pid=""
 cleanup() {
@@ -294,7 +301,7 @@ restore_rate=$(rate "$restore_n" "$restore_secs")
 mode=full; [ "$quick" = 1 ] && mode=quick
 echo
 echo "demerit process benchmarks ($mode), $(nproc) cores, broker on the same machine, $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "git $(git -C "$root" rev-parse --short HEAD 2> /dev/null)$(git -C "$root" diff --quiet HEAD -- services 2> /dev/null || echo ' + uncommitted changes under services/'); load average $load_start at the start, $(load_avg) at the end"
+echo "$git_note, $binary_note; load average $load_start at the start, $(load_avg) at the end"
 echo "processor settings: commit_interval_ms 100$([ ${#extra_kafka[@]} -gt 0 ] && printf ', kafka %s' "${extra_kafka[*]}")"
 printf '%-50s %-50s %s\n' "what" "measured" "target"
 printf '%-50s %-50s %s\n' "----" "--------" "------"

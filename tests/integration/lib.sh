@@ -45,7 +45,7 @@ commit_interval_ms: 100
 kafka:
   session.timeout.ms: "6000"
   heartbeat.interval.ms: "1000"
-  transaction.timeout.ms: "10000"
+  transaction.timeout.ms: "30000"
 YAML
 }
 
