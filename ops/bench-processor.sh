@@ -14,12 +14,14 @@
 #   3. changelog restore: 1,000,000 state records written transactionally to a
 #      changelog, then a processor with an empty state directory; the figures
 #      come from its "partition N restored: ..." lines.
-# Usage: ops/bench-processor.sh [--quick] [--perf] [--kafka KEY=VALUE]... [--build-dir DIR]
+# Usage: ops/bench-processor.sh [--quick] [--perf] [--kafka KEY=VALUE]...
+#                               [--commit-interval-ms N] [--build-dir DIR]
 #   --quick      smaller sizes (about a minute)
 #   --perf       profile the single processor of part 1 (perf record -e cpu-clock,
 #                DWARF call graphs) and print where its main thread spends its time
 #   --kafka K=V  a librdkafka property for every processor (the kafka: section of
 #                its configuration), e.g. --kafka fetch.wait.max.ms=10
+#   --commit-interval-ms N  the processors' commit_interval_ms (default 100)
 # Needs build/services/cli/demerit and build/tests/processor_bench
 # (ninja -C build demerit processor_bench, configured with -DDEMERIT_BENCHMARKS=ON).
 # KEEP=1 keeps the work directory (logs, configurations) for inspection.
@@ -29,13 +31,15 @@ build="$root/build"
 quick=0
 profile=0
 extra_kafka=()
+commit_ms=100
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
     --perf) profile=1 ;;
     --kafka) extra_kafka+=("$2"); shift ;;
+    --commit-interval-ms) commit_ms=$2; shift ;;
     --build-dir) build=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--perf] [--kafka KEY=VALUE]... [--build-dir DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--perf] [--kafka KEY=VALUE]... [--commit-interval-ms N] [--build-dir DIR]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -106,7 +110,7 @@ write_config() {
 bootstrap: $bootstrap
 rules: $rules
 application_id: $app
-commit_interval_ms: 100
+commit_interval_ms: $commit_ms
 topics:
   attendance: ${in}attendance.punches
   calls: ${in}calls.events
@@ -147,11 +151,11 @@ stop_processor() {  # SIGTERM (finishes the open transaction), SIGKILL after 20 
 # metrics NAME: the processor's /metrics (its port is in its log).
 metrics() {
   local port
-  port=$(grep -oE "on port [0-9]+" "$work/$1.log" | head -1 | grep -oE "[0-9]+" || true)
+  port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$work/$1.log" | sed -n 1p)
   [ -n "$port" ] && curl -s --max-time 5 "http://127.0.0.1:$port/metrics" || true
 }
-metric() {  # metric TEXT NAME: the sample's value (first match)
-  printf '%s\n' "$1" | awk -v n="$2" '$1 == n { print $2; exit }'
+metric() {  # metric TEXT NAME: the sample's value (first match; reads all, no SIGPIPE)
+  printf '%s\n' "$1" | awk -v n="$2" '$1 == n && v == "" { v = $2 } END { print v }'
 }
 
 # wait_lag_zero CONFIG LIMIT LOGS...: polls the group's total lag every 200 ms
@@ -197,7 +201,7 @@ schedstat() { cut -d' ' -f1-2 "/proc/$1/task/$1/schedstat" 2> /dev/null || echo 
 write_config main demerit "" ""
 "$demerit" gen --rules "$rules" --employees "$employees" --days "$days" --seed 21 --format pb \
   --out "$work/events.pb" 2> "$work/gen.log"
-events=$(grep -oE '[0-9]+' "$work/gen.log" | head -1)
+events=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { print $i; exit } }' "$work/gen.log")
 t=$(now)
 "$demerit" produce --config "$work/main.yaml" --events "$work/events.pb" 2> "$work/produce.log"
 produce_secs=$(secs_since "$t")
@@ -264,6 +268,10 @@ while ! grep -q "assigned partitions: [0-9]" "$work/l.log"; do
   sleep 0.2
 done
 log "latency: $lat_rate events/s for ${lat_duration}s"
+m=$(metrics l)
+lat_txn0=$(metric "$m" 'demerit_transactions_total{result="committed"}')
+lat_commit0=$(metric "$m" demerit_transaction_commit_seconds_sum)
+lat_t0=$(now)
 "$bench" latency --bootstrap "$bootstrap" --rules "$rules" --rate "$lat_rate" \
   --duration "$lat_duration" --employees "$lat_employees" --start 2026-12-01 --tag "lat-" \
   --topic-prefix lat. > "$work/latency.out" 2> "$work/latency.err" || cat "$work/latency.err" >&2
@@ -274,6 +282,11 @@ lat_p50=$(field p50); lat_p90=$(field p90); lat_p99=$(field p99); lat_max=$(fiel
 lat_count=$(field count); lat_sent_rate=$(field rate)
 lat_in=$(grep '^input: send to readable' "$work/latency.out" | grep -oE 'p50 +[0-9.]+|p99 +[0-9.]+' | tr -s ' ' | tr '\n' ' ' || true)
 lat_lag=$("$demerit" lag --config "$work/lat.yaml" --total 2> /dev/null | tail -n 1 || true)
+m=$(metrics l)
+lat_txn_note=$(awk -v n0="${lat_txn0:-0}" -v n1="$(metric "$m" 'demerit_transactions_total{result="committed"}')" \
+  -v c0="${lat_commit0:-0}" -v c1="$(metric "$m" demerit_transaction_commit_seconds_sum)" -v t="$(secs_since "$lat_t0")" \
+  'BEGIN { n = n1 - n0; if (n > 0) printf "%d transactions in %.0f s (one every %.0f ms), commit_transaction %.1f ms on average", n, t, 1000 * t / n, 1000 * (c1 - c0) / n }')
+log "latency: processor: ${lat_txn_note:-no metrics}"
 log "latency: lag of the processor after the run: $lat_lag"
 stop_processor l
 
@@ -302,7 +315,7 @@ mode=full; [ "$quick" = 1 ] && mode=quick
 echo
 echo "demerit process benchmarks ($mode), $(nproc) cores, broker on the same machine, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "$git_note, $binary_note; load average $load_start at the start, $(load_avg) at the end"
-echo "processor settings: commit_interval_ms 100$([ ${#extra_kafka[@]} -gt 0 ] && printf ', kafka %s' "${extra_kafka[*]}")"
+echo "processor settings: commit_interval_ms $commit_ms$([ ${#extra_kafka[@]} -gt 0 ] && printf ', kafka %s' "${extra_kafka[*]}")"
 printf '%-50s %-50s %s\n' "what" "measured" "target"
 printf '%-50s %-50s %s\n' "----" "--------" "------"
 printf '%-50s %-50s %s\n' "produce $events events (demerit produce)" "${produce_secs} s, $(rate "$events" "$produce_secs") events/s" ""
@@ -314,6 +327,7 @@ printf '%-50s %-50s %s\n' "  send to event readable (input side only)" "${lat_in
 printf '%-50s %-50s %s\n' "restore $restore_n changelog records" "$restore_secs s, $restore_rate records/s" "1,000,000 in < 10 s"
 printf '%-50s %-50s %s\n' "  processor start to partitions assigned" "${restore_wall:-n/a} s" ""
 echo "1 processor: $tp1_txn_note; $tp1_thread."
+echo "Latency run, processor: ${lat_txn_note:-no metrics}; its lag after the run: ${lat_lag:-?}."
 echo "Latency: from the send of the triggering event (Producer::Produce, linger.ms 1; not its broker"
 echo "append) to the decision's receipt by a read_committed reader, for issues made on the arrival"
 echo "of an event of the run (decisions exist only for events that trigger a rule; timer rules, which"
@@ -323,9 +337,9 @@ if [ "$profile" = 1 ] && [ -s "$work/perf.data" ]; then
   echo
   echo "perf, processor of part 1 (cpu-clock samples): share per thread"
   perf report -i "$work/perf.data" --no-children --sort comm --stdio -g none 2> /dev/null \
-    | grep -E '^ +[0-9]' | head -8
+    | grep -E '^ +[0-9]' | head -8 || true
   echo "main thread, inclusive (children) share of all samples, >= 2%:"
   perf report -i "$work/perf.data" --children --comm demerit --sort sym --stdio -g none \
     --percent-limit 2 2> /dev/null | grep -E '^ +[0-9]' | grep -vE '_start|libc_start|main$|RunProcess|\(inlined\)' \
-    | cut -c1-140 | head -45
+    | cut -c1-140 | head -45 || true
 fi

@@ -2,7 +2,8 @@
 // figures; it never passes or fails on speed. ops/bench-processor.sh drives it.
 //
 //   processor_bench latency --bootstrap HOST:PORT [--rules DIR] [--rate 10000]
-//       [--duration 30] [--batch 20] [--employees 2000] [--start 2026-12-01]
+//       [--duration 30] [--warmup 3] [--batch 20] [--employees 2000]
+//       [--start 2026-12-01]
 //       [--seed 7] [--tag ID] [--linger-ms 1] [--drain-idle 5]
 //       [--timer-rules missing-clock-out,missing-punch] [--probe-inputs 1]
 //       [--topic-prefix P]  (topics: P + the default names, as in a processor's config)
@@ -13,8 +14,10 @@
 //     is an event of this run, latency = when the committed reader received the
 //     decision - when that event was handed to the producer (send time; the
 //     Producer wrapper has no delivery-report time). Prints count, p50, p90,
-//     p99, max in ms. With --probe-inputs 1 a third reader on the input topics
-//     also times send -> readable by a consumer, the part before the processor.
+//     p99, max in ms, overall and per 5 s of sending. The first --warmup
+//     seconds are sent at the same rate but left out of the figures. With
+//     --probe-inputs 1 a third reader on the input topics also times send ->
+//     readable by a consumer, the part before the processor.
 //
 //   processor_bench changelog --bootstrap HOST:PORT [--topic demerit.changelog]
 //       [--records 1000000] [--value-bytes 100] [--keys-per-employee 50]
@@ -180,6 +183,7 @@ int Latency(Args& args) {
   const std::string rules_dir = args.Str("rules", "rules");
   const double rate = args.Real("rate", 10000);
   const double duration = args.Real("duration", 30);
+  const double warmup = args.Real("warmup", 3);
   const int64_t batch = args.Int("batch", 20);
   const int employees = static_cast<int>(args.Int("employees", 2000));
   const std::string start = args.Str("start", "2026-12-01");
@@ -210,13 +214,14 @@ int Latency(Args& args) {
     *t = topic_prefix + *t;
   }
 
-  // The workload: enough generated events for rate x duration.
+  // The workload: enough generated events for rate x (warm-up + duration).
   auto rules = processor::LoadRuleDirectory(rules_dir);
   if (!rules.ok()) {
     std::cerr << rules.status().message() << "\n";
     return 3;
   }
-  const size_t wanted = static_cast<size_t>(rate * duration);
+  const size_t warm_n = static_cast<size_t>(rate * warmup);
+  const size_t wanted = warm_n + static_cast<size_t>(rate * duration);
   cli::GenOptions gen;
   gen.employees = employees;
   gen.seed = seed;
@@ -408,7 +413,12 @@ int Latency(Args& args) {
   // Latencies, per ISSUE whose trigger is an event of this run. Only the first
   // ISSUE per trigger counts: later ones are re-issues caused by other events
   // (re-ranking, a correction), so their trigger's send time is not their cause.
+  // Triggers sent during the warm-up (the producer's first metadata requests,
+  // the readers' first fetches) are left out.
   std::vector<double> all_ms, arrival_ms, timer_ms;
+  const double window_secs = 5;
+  std::map<int, std::vector<double>> windows;  // arrival latencies by send time
+  int64_t warm_skipped = 0;
   std::set<std::string> seen;
   int64_t issues = 0, reversals = 0, foreign = 0, reissues = 0;
   for (const auto& r : received) {
@@ -427,6 +437,14 @@ int Latency(Args& args) {
       continue;
     }
     double ms = static_cast<double>(r.at_ns - sent_ns[it->second]) / 1e6;
+    double sent_at = static_cast<double>(sent_ns[it->second] - sent_ns[0]) / 1e9;
+    if (!timer_rules.count(r.rule_id)) {
+      windows[static_cast<int>(std::floor((sent_at - warmup) / window_secs))].push_back(ms);
+    }
+    if (it->second < warm_n) {
+      ++warm_skipped;
+      continue;
+    }
     all_ms.push_back(ms);
     (timer_rules.count(r.rule_id) ? timer_ms : arrival_ms).push_back(ms);
   }
@@ -445,17 +463,20 @@ int Latency(Args& args) {
               static_cast<long long>(received_count.load()), static_cast<long long>(issues),
               static_cast<long long>(reversals), static_cast<long long>(reissues),
               static_cast<long long>(foreign));
-  std::printf("latency: decisions exist only for events that trigger a rule: %zu of %zu events "
-              "(%.1f%%) were the trigger of an issue\n",
-              all_ms.size(), out.size(),
-              out.empty() ? 0.0 : 100.0 * static_cast<double>(all_ms.size()) /
-                                      static_cast<double>(out.size()));
+  const size_t measured = out.size() - std::min(out.size(), warm_n);
+  std::printf("latency: the first %.0f s (%zu events, %lld first issues) are a warm-up, left out; "
+              "decisions exist only for events that trigger a rule: %zu of the %zu events after "
+              "it (%.1f%%) were the trigger of an issue\n",
+              warmup, std::min(out.size(), warm_n), static_cast<long long>(warm_skipped),
+              all_ms.size(), measured,
+              measured == 0 ? 0.0 : 100.0 * static_cast<double>(all_ms.size()) /
+                                        static_cast<double>(measured));
   if (probe) {
     std::vector<double> input_ms;
     std::vector<bool> first(out.size(), true);
     for (const auto& [at, id] : probed) {
       auto it = index.find(id);
-      if (it == index.end() || !first[it->second]) continue;
+      if (it == index.end() || it->second < warm_n || !first[it->second]) continue;
       first[it->second] = false;
       input_ms.push_back(static_cast<double>(at - sent_ns[it->second]) / 1e6);
     }
@@ -464,6 +485,12 @@ int Latency(Args& args) {
   PrintStats("latency all first issues:", Summarise(all_ms));
   PrintStats("latency issued on the trigger's arrival:", Summarise(arrival_ms));
   PrintStats("latency timer rules (fire on a later event):", Summarise(timer_ms));
+  for (auto& [w, ms] : windows) {
+    char label[96];
+    std::snprintf(label, sizeof label, "  on arrival, sent %+5.0f..%+.0f s%s:", w * window_secs,
+                  (w + 1) * window_secs, w < 0 ? " (warm-up)" : "");
+    PrintStats(label, Summarise(std::move(ms)));
+  }
   // A machine-readable line for ops/bench-processor.sh.
   Stats a = Summarise(arrival_ms);
   std::printf("RESULT latency count=%zu p50=%.1f p90=%.1f p99=%.1f max=%.1f rate=%.0f\n", a.count,

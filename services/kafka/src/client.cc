@@ -365,6 +365,13 @@ core::Status Consumer::Watermarks(const std::string& topic, int32_t partition, i
   return Status::Ok();
 }
 
+bool Consumer::CachedWatermarks(const std::string& topic, int32_t partition, int64_t* low,
+                                int64_t* high) {
+  return impl_->consumer->get_watermark_offsets(topic, partition, low, high) ==
+             RdKafka::ERR_NO_ERROR &&
+         *high >= 0;
+}
+
 std::vector<TopicPartition> Consumer::Assignment() {
   std::vector<RdKafka::TopicPartition*> rd;
   impl_->consumer->assignment(rd);
@@ -649,6 +656,15 @@ int64_t PartitionReader::Position(const std::string& topic, int32_t partition) {
   int64_t offset = rd[0]->offset();
   Free(rd);
   return offset < 0 ? -1 : offset;
+}
+
+int64_t PartitionReader::FetchedEnd(const std::string& topic, int32_t partition) {
+  int64_t low = -1, high = -1;
+  if (impl_->consumer->get_watermark_offsets(topic, partition, &low, &high) !=
+      RdKafka::ERR_NO_ERROR) {
+    return -1;
+  }
+  return high;
 }
 
 // ---------------------------------------------------------------- murmur2

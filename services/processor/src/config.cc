@@ -30,7 +30,7 @@ core::Status LoadConfigFile(const std::string& path, ProcessorConfig* config) {
   if (!root.IsMap()) return core::Status::Error(path + ": the configuration must be a mapping");
   static const char* kHint =
       " (Hint: bootstrap, rules, state, metrics_listen, application_id, instance_id, "
-      "commit_interval_ms, topics, kafka)";
+      "commit_interval_ms, cache_mb, topics, kafka)";
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
@@ -64,6 +64,20 @@ core::Status LoadConfigFile(const std::string& path, ProcessorConfig* config) {
         } catch (const std::exception&) {
           s = core::Status::Error(Where(path, v) + ": commit_interval_ms \"" + text +
                                   "\" is not an integer from 1 to 60000");
+        }
+      }
+    } else if (key == "cache_mb") {
+      std::string text;
+      s = scalar(&text);
+      if (s.ok()) {
+        try {
+          size_t used = 0;
+          int mb = std::stoi(text, &used);
+          if (used != text.size() || mb < 16 || mb > 1 << 20) throw std::invalid_argument(text);
+          config->cache_mb = mb;
+        } catch (const std::exception&) {
+          s = core::Status::Error(Where(path, v) + ": cache_mb \"" + text +
+                                  "\" is not an integer from 16 to 1048576 (MiB)");
         }
       }
     } else if (key == "topics") {

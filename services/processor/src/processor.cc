@@ -90,8 +90,9 @@ class Processor : public kafka::RebalanceListener {
   metrics::Metrics metrics_;
   std::unique_ptr<metrics::HttpServer> http_;
   std::atomic<bool> ready_{false};
-  // Next offset to read per input partition (for the lag gauge).
+  // Next offset to read per input partition, and the last committed one.
   std::map<std::pair<std::string, int32_t>, int64_t> positions_;
+  std::map<std::pair<std::string, int32_t>, int64_t> committed_;
   Clock::time_point next_lag_report_;
   void ReportLag();
 
@@ -134,8 +135,9 @@ int Processor::Start() {
     return kProcessState;
   }
   store_ = std::move(*store);
-  cache_ = std::make_unique<core::EmployeeStateCache>(store_.get(),
-                                                      core::EmployeeStateCache::Options{});
+  cache_ = std::make_unique<core::EmployeeStateCache>(
+      store_.get(),
+      core::EmployeeStateCache::Options{.max_bytes = static_cast<size_t>(config_.cache_mb) << 20});
   engine_ = std::make_unique<core::Engine>(rules_, cache_.get());
 
   auto admin = kafka::Admin::Connect(client_);
@@ -265,6 +267,10 @@ bool Processor::Restore(int32_t partition) {
       // another instance holding the end back until it commits or aborts.
       auto idle = Clock::now() - idle_since;
       if (position >= high - 1 && idle > std::chrono::seconds(2)) break;
+      // Read up to the last stable offset: what lies beyond belongs to an open
+      // transaction (of a killed instance), which will be aborted.
+      int64_t stable = (*reader)->FetchedEnd(config_.topics.changelog, partition);
+      if (stable >= 0 && position >= stable && idle > std::chrono::seconds(2)) break;
       if (idle > std::chrono::seconds(120)) {
         Log("ERROR", "changelog partition " + std::to_string(partition) + " stopped at offset " +
                          std::to_string(position) + " of " + std::to_string(high) +
@@ -315,6 +321,7 @@ void Processor::OnRevoked(const std::vector<kafka::TopicPartition>& partitions) 
   cache_->Clear();
   assigned_.clear();
   positions_.clear();
+  committed_.clear();
   metrics_.SetAssignedPartitions(0);
   Log("INFO", "partitions revoked: " + std::to_string(partitions.size()));
 }
@@ -440,6 +447,7 @@ bool Processor::Commit() {
     return false;
   }
   in_transaction_ = false;
+  for (const auto& [tp, offset] : offsets_) committed_[tp] = offset;
   offsets_.clear();
   employee_partition_.clear();
   return true;
@@ -467,18 +475,16 @@ void Processor::AbortAndRewind(const std::string& why) {
   employee_partition_.clear();
 }
 
-// Lag of every assigned input partition: high watermark minus the group's
-// committed offset (the whole partition when nothing is committed yet).
+// Lag of every assigned input partition: high watermark (as of the last
+// fetch) minus the offset this instance last committed (or the partition's
+// start). No request to the brokers: this runs on the processing thread.
 void Processor::ReportLag() {
   next_lag_report_ = Clock::now() + std::chrono::seconds(5);
-  auto assignment = consumer_->Assignment();
-  if (assignment.empty()) return;
-  auto committed = consumer_->Committed(assignment, 2000);
-  if (!committed.ok()) return;
-  for (const auto& tp : *committed) {
+  for (const auto& tp : consumer_->Assignment()) {
     int64_t low = 0, high = 0;
-    if (!consumer_->Watermarks(tp.topic, tp.partition, &low, &high, 2000).ok()) continue;
-    int64_t position = tp.offset < 0 ? low : tp.offset;
+    if (!consumer_->CachedWatermarks(tp.topic, tp.partition, &low, &high)) continue;
+    auto it = committed_.find({tp.topic, tp.partition});
+    int64_t position = it != committed_.end() ? it->second : low;
     metrics_.ConsumerLag(tp.topic, tp.partition, std::max<int64_t>(0, high - position));
   }
 }

@@ -102,6 +102,9 @@ class Consumer {
   core::Status Watermarks(const std::string& topic, int32_t partition, int64_t* low, int64_t* high,
                           int timeout_ms);
   std::vector<TopicPartition> Assignment();
+  // Low and high watermarks as of the last fetch (no request); false if unknown.
+  bool CachedWatermarks(const std::string& topic, int32_t partition, int64_t* low,
+                        int64_t* high);
   // Leaves the group. Returns false when that did not finish within
   // timeout_ms (the coordinator is unreachable); the consumer is then
   // abandoned to its background thread rather than waited for.
@@ -165,6 +168,9 @@ class PartitionReader {
                           int timeout_ms);
   // The current position of a partition (the next offset to read), -1 if unknown.
   int64_t Position(const std::string& topic, int32_t partition);
+  // The end of the committed data as of the last fetch (for read_committed,
+  // the last stable offset: an open transaction holds it back), -1 if unknown.
+  int64_t FetchedEnd(const std::string& topic, int32_t partition);
 
  private:
   struct Impl;

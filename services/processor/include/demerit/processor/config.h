@@ -28,6 +28,7 @@ struct ProcessorConfig {
   std::string application_id = "demerit";  // consumer group, transactional id prefix
   std::string instance_id = "0";           // stable per instance
   int commit_interval_ms = 100;
+  int cache_mb = 1024;  // memory for active employees' state; the rest stays in RocksDB
   Topics topics;
   std::map<std::string, std::string> kafka;  // librdkafka properties, passed through
 };
