@@ -48,6 +48,7 @@ RUN apt-get update -q \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
       libyaml-cpp0.7 \
       libdate-tz3 \
+      libjemalloc2 \
       tzdata \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -19,3 +19,10 @@ function(demerit_test name)
   include(GoogleTest)
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# Links a program with jemalloc when DEMERIT_JEMALLOC is on.
+function(demerit_use_jemalloc target)
+  if(JEMALLOC_LIBRARY)
+    target_link_libraries(${target} PRIVATE ${JEMALLOC_LIBRARY})
+  endif()
+endfunction()

@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev                         # rule files
   libhowardhinnant-date-dev tzdata        # IANA time zones (date/tz.h on the system tz database)
   libcli11-dev                            # command line
+  libjemalloc-dev                         # allocator for the engine's many small objects
   nlohmann-json3-dev                      # YAML test cases to JSON events
   libgtest-dev libgmock-dev libbenchmark-dev
   time                                    # /usr/bin/time for peak memory in benchmarks

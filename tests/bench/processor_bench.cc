@@ -106,18 +106,6 @@ class Args {
   std::string bad_;
 };
 
-std::string TopicOf(const v1::Envelope& e, const processor::Topics& t) {
-  switch (e.payload_case()) {
-    case v1::Envelope::kAttendance: return t.attendance;
-    case v1::Envelope::kCall: return t.calls;
-    case v1::Envelope::kVisit: return t.visits;
-    case v1::Envelope::kCallback: return t.callbacks;
-    case v1::Envelope::kObservation: return t.observations;
-    case v1::Envelope::PAYLOAD_NOT_SET: break;
-  }
-  return "";
-}
-
 // Prefixes the event id and the superseded id with `tag`, so that the events
 // of this run are new to a processor that has seen other generated events.
 template <typename M>
@@ -250,7 +238,7 @@ int Latency(Args& args) {
     std::string value = RetagPayload(&e, tag);
     core::EventHeader h = core::HeaderOf(e);
     index.emplace(*h.event_id, out.size());
-    out.push_back({TopicOf(e, topics), *h.employee_id, std::move(value)});
+    out.push_back({topics.InputOf(e), *h.employee_id, std::move(value)});
   }
   events.clear();
   events.shrink_to_fit();

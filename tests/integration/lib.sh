@@ -83,7 +83,7 @@ wait_caught_up() {
 check_against_replay() {
   local events=$1 name=$2
   "$DEMERIT" tail --bootstrap "$BOOTSTRAP" "${CLIENT_ARGS[@]}" --from-beginning --exit-at-end \
-    > "$WORK/$name.committed.ndjson" 2> /dev/null
+    > "$WORK/$name.committed.ndjson" 2> "$WORK/$name.tail.log"
   "$DEMERIT" replay --rules "$RULES" --events "$events" -q > "$WORK/$name.replay.ndjson"
   if "$DEMERIT" audit diff --decisions "$WORK/$name.committed.ndjson" \
       --against "$WORK/$name.replay.ndjson" > "$WORK/$name.diff" 2>&1; then

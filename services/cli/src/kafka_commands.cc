@@ -51,29 +51,6 @@ kafka::ClientConfig Client(const processor::ProcessorConfig& c) {
   return kafka::ClientConfig{c.bootstrap, c.kafka};
 }
 
-std::string TopicOf(const v1::Envelope& e, const processor::Topics& t) {
-  switch (e.payload_case()) {
-    case v1::Envelope::kAttendance: return t.attendance;
-    case v1::Envelope::kCall: return t.calls;
-    case v1::Envelope::kVisit: return t.visits;
-    case v1::Envelope::kCallback: return t.callbacks;
-    case v1::Envelope::kObservation: return t.observations;
-    case v1::Envelope::PAYLOAD_NOT_SET: break;
-  }
-  return "";
-}
-
-std::string PayloadBytes(const v1::Envelope& e) {
-  switch (e.payload_case()) {
-    case v1::Envelope::kAttendance: return e.attendance().SerializeAsString();
-    case v1::Envelope::kCall: return e.call().SerializeAsString();
-    case v1::Envelope::kVisit: return e.visit().SerializeAsString();
-    case v1::Envelope::kCallback: return e.callback().SerializeAsString();
-    case v1::Envelope::kObservation: return e.observation().SerializeAsString();
-    case v1::Envelope::PAYLOAD_NOT_SET: break;
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -234,7 +211,7 @@ int RunProduce(const ProduceOptions& o) {
       continue;
     }
     const std::string& key = *core::HeaderOf(event).employee_id;
-    if (auto s = (*producer)->Produce(TopicOf(event, config->topics), key, PayloadBytes(event));
+    if (auto s = (*producer)->Produce(config->topics.InputOf(event), key, core::SerializeStreamRecord(event));
         !s.ok()) {
       std::cerr << s.message() << "\n";
       return processor::kProcessKafka;

@@ -44,7 +44,7 @@ class TempDir {
   std::string path_;
 };
 
-constexpr size_t kCommitEvery = 8192;
+constexpr size_t kCommitEvery = 1 << 18;
 
 }  // namespace
 
@@ -137,7 +137,10 @@ int RunReplay(const ReplayOptions& options) {
     std::cerr << "cannot create a temporary state directory (Hint: --state DIR)\n";
     return kExitIo;
   }
-  auto store = store::RocksDbStateStore::Open(state_dir, store::RocksDbOptions{});
+  // The cache serves every read of what it wrote and commits before reading
+  // again; the state is rebuilt by running again, so no write-ahead log.
+  auto store = store::RocksDbStateStore::Open(
+      state_dir, store::RocksDbOptions{.read_your_writes = false, .write_ahead_log = false});
   if (!store.ok()) {
     std::cerr << store.status().message() << "\n";
     return kExitIo;
@@ -247,7 +250,8 @@ int RunReplay(const ReplayOptions& options) {
       }
     }
   }
-  if (auto s = commit(); !s.ok()) {
+  cache.Flush();
+  if (auto s = (*store)->Close(); !s.ok()) {
     std::cerr << s.message() << "\n";
     return kExitIo;
   }

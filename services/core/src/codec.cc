@@ -286,6 +286,11 @@ std::optional<Rejection> ParseStreamRecord(Stream stream, std::string_view bytes
   return std::nullopt;
 }
 
+std::string SerializeStreamRecord(const v1::Envelope& event) {
+  const Message* payload = Payload(event);
+  return payload == nullptr ? std::string() : payload->SerializeAsString();
+}
+
 std::optional<Rejection> ValidateEvent(const v1::Envelope& event, const RuleSet& rules) {
   const Message* payload = Payload(event);
   if (payload == nullptr) return Rejection{v1::UNPARSEABLE, "no payload"};

@@ -161,6 +161,8 @@ class Engine::Transition {
     state_->Put(key, buffer_);
   }
 
+  // Stores EventRecord{event_, present, superseded} without copying event_ into one.
+  void StoreEventRecord(const std::string& key, bool superseded);
   void Toggle(const v1::Envelope& event, bool on);
   void SetOccurrence(const Site& site, const Rule& rule, const EventHeader& h, bool on);
   Nanos Deadline(const Site& site, const Rule& rule, const v1::Envelope& origin) const;
@@ -204,9 +206,7 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out) {
     result.outcome = ApplyResult::Outcome::kDuplicate;
     return result;
   }
-  *record.mutable_event() = event_;
-  record.set_present(true);
-  Store(record_key, record);
+  StoreEventRecord(record_key, record.superseded());
 
   // Stream time moves first: the toggles below see it.
   const std::string clock_key = Key('m', {employee});
@@ -227,13 +227,34 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out) {
       if (was_effective) Toggle(target.event(), false);
     }
   }
-  if (Effective(record)) Toggle(event_, true);
+  if (!record.superseded() && !header_.is_void) Toggle(event_, true);
   FireTimers();
   result.occurrences = std::move(occurrences_);
   clock_.SerializeToString(&buffer_);
   if (buffer_ != clock_before) state_->Put(clock_key, buffer_);
   Settle(out);
   return result;
+}
+
+void Engine::Transition::StoreEventRecord(const std::string& key, bool superseded) {
+  // The wire form of state::EventRecord: fields in number order, as
+  // SerializeToString writes them.
+  const size_t size = event_.ByteSizeLong();
+  buffer_.clear();
+  buffer_ += '\x0a';  // 1: event, length-delimited
+  for (size_t n = size; true; n >>= 7) {
+    if (n < 0x80) {
+      buffer_ += static_cast<char>(n);
+      break;
+    }
+    buffer_ += static_cast<char>((n & 0x7f) | 0x80);
+  }
+  const size_t at = buffer_.size();
+  buffer_.resize(at + size);
+  event_.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(buffer_.data() + at));
+  buffer_ += "\x10\x01";  // 2: present = true
+  if (superseded) buffer_ += "\x18\x01";  // 3: superseded = true
+  state_->Put(key, buffer_);
 }
 
 void Engine::Transition::Toggle(const v1::Envelope& event, bool on) {
@@ -729,36 +750,44 @@ bool StandingLess(const v1::Decision& a, const v1::Decision& b) {
 
 void ForEachStandingDecision(StateStore& state,
                              const std::function<void(const v1::Decision&)>& visit) {
+  // Employee by employee, reading only their issued ('i') and month scope
+  // ('d') records: every key of an employee lies in [name kSep, name kSep+1).
+  std::string from(1, '\0');
   std::vector<v1::Decision> employee;
-  std::string current;
-  auto flush = [&] {
-    std::sort(employee.begin(), employee.end(), StandingLess);
-    for (const auto& d : employee) visit(d);
-    employee.clear();
+  auto read_table = [&](const std::string& name, char table, auto&& add) {
+    const std::string begin = name + kSep + table;
+    const std::string end = name + kSep + static_cast<char>(table + 1);
+    state.Scan(begin, end, [&](std::string_view, std::string_view value) {
+      add(value);
+      return true;
+    });
   };
-  state.Scan(std::string_view("", 0), "\xff", [&](std::string_view key, std::string_view value) {
-    size_t sep = key.find(kSep);
-    if (sep == std::string_view::npos || sep + 1 >= key.size()) return true;
-    std::string_view name = key.substr(0, sep);
-    if (name != current) {
-      flush();
-      current = std::string(name);
-    }
-    char table = key[sep + 1];
-    if (table == 'i') {
+  while (true) {
+    std::string name;
+    bool found = false;
+    state.Scan(from, "\xff", [&](std::string_view key, std::string_view) {
+      name = std::string(key.substr(0, key.find(kSep)));
+      found = true;
+      return false;
+    });
+    if (!found) break;
+    read_table(name, 'i', [&](std::string_view value) {
       v1::Decision d;
       if (d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
         employee.push_back(std::move(d));
       }
-    } else if (table == 'd') {
+    });
+    read_table(name, 'd', [&](std::string_view value) {
       state::Scope scope;
       if (scope.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
         for (auto& d : *scope.mutable_standing()) employee.push_back(std::move(d));
       }
-    }
-    return true;
-  });
-  flush();
+    });
+    std::sort(employee.begin(), employee.end(), StandingLess);
+    for (const auto& d : employee) visit(d);
+    employee.clear();
+    from = name + static_cast<char>(kSep + 1);
+  }
 }
 
 void Ledger::Add(const v1::Decision& decision) {

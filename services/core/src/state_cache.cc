@@ -1,17 +1,41 @@
 #include <algorithm>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "demerit/core/state.h"
 
 namespace demerit::core {
 
+namespace {
+
+// A cached key's value; a deleted key stays as a tombstone until the next
+// flush has deleted it in the base store.
+struct Entry {
+  std::string value;
+  bool deleted = false;
+  bool dirty = false;  // written or deleted since the last flush
+};
+using Entries = std::map<std::string, Entry, std::less<>>;
+
+}  // namespace
+
 struct EmployeeStateCache::Employee {
-  std::map<std::string, std::string, std::less<>> data;
-  std::unordered_set<std::string> dirty;  // keys written or deleted since the last flush
+  Entries data;
+  std::vector<Entries::iterator> dirty;  // entries with `dirty` set, each once
   size_t bytes = 0;
   uint64_t last_used = 0;
+
+  void MarkDirty(Entries::iterator it) {
+    if (it->second.dirty) return;
+    it->second.dirty = true;
+    dirty.push_back(it);
+  }
+  // The dirty entries in key order.
+  std::vector<Entries::iterator> SortedDirty() const {
+    std::vector<Entries::iterator> sorted = dirty;
+    std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
+    return sorted;
+  }
 };
 
 struct EmployeeStateCache::Impl {
@@ -40,7 +64,7 @@ EmployeeStateCache::Employee& EmployeeStateCache::Find(std::string_view key) {
     std::string begin = std::string(name) + kKeySeparator;
     std::string end = std::string(name) + static_cast<char>(kKeySeparator + 1);
     base_->Scan(begin, end, [&](std::string_view k, std::string_view v) {
-      e.data.emplace_hint(e.data.end(), std::string(k), std::string(v));
+      e.data.emplace_hint(e.data.end(), std::string(k), Entry{.value = std::string(v)});
       e.bytes += k.size() + v.size() + 64;
       return true;
     });
@@ -55,43 +79,49 @@ EmployeeStateCache::Employee& EmployeeStateCache::Find(std::string_view key) {
 bool EmployeeStateCache::Get(std::string_view key, std::string* value) {
   Employee& e = Find(key);
   auto it = e.data.find(key);
-  if (it == e.data.end()) return false;
-  *value = it->second;
+  if (it == e.data.end() || it->second.deleted) return false;
+  *value = it->second.value;
   return true;
 }
 
 void EmployeeStateCache::Put(std::string_view key, std::string_view value) {
   Employee& e = Find(key);
   if (e.dirty.empty()) impl_->dirty_employees.emplace_back(key.substr(0, key.find(kKeySeparator)));
-  auto it = e.data.find(key);
-  if (it == e.data.end()) {
-    e.data.emplace(std::string(key), std::string(value));
+  auto it = e.data.lower_bound(key);
+  if (it == e.data.end() || it->first != key) {
+    it = e.data.emplace_hint(it, std::string(key), Entry{.value = std::string(value)});
     e.bytes += key.size() + value.size() + 64;
     bytes_ += key.size() + value.size() + 64;
   } else {
-    e.bytes += value.size() - it->second.size();
-    bytes_ += value.size() - it->second.size();
-    it->second.assign(value.data(), value.size());
+    Entry& entry = it->second;
+    e.bytes += value.size() - entry.value.size();
+    bytes_ += value.size() - entry.value.size();
+    entry.value.assign(value.data(), value.size());
+    entry.deleted = false;
   }
-  e.dirty.emplace(key);
+  e.MarkDirty(it);
 }
 
 void EmployeeStateCache::Delete(std::string_view key) {
   Employee& e = Find(key);
   auto it = e.data.find(key);
-  if (it == e.data.end()) return;
+  if (it == e.data.end() || it->second.deleted) return;
   if (e.dirty.empty()) impl_->dirty_employees.emplace_back(key.substr(0, key.find(kKeySeparator)));
-  e.bytes -= key.size() + it->second.size() + 64;
-  bytes_ -= key.size() + it->second.size() + 64;
-  e.data.erase(it);
-  e.dirty.emplace(key);
+  Entry& entry = it->second;
+  e.bytes -= entry.value.size();
+  bytes_ -= entry.value.size();
+  entry.value.clear();
+  entry.value.shrink_to_fit();
+  entry.deleted = true;
+  e.MarkDirty(it);
 }
 
 void EmployeeStateCache::Scan(std::string_view begin, std::string_view end,
                               const ScanVisitor& visit) {
   Employee& e = Find(begin);
   for (auto it = e.data.lower_bound(begin); it != e.data.end() && it->first < end; ++it) {
-    if (!visit(it->first, it->second)) return;
+    if (it->second.deleted) continue;
+    if (!visit(it->first, it->second.value)) return;
   }
 }
 
@@ -102,7 +132,8 @@ void EmployeeStateCache::ScanReverse(std::string_view begin, std::string_view en
   while (it != e.data.begin()) {
     --it;
     if (it->first < begin) return;
-    if (!visit(it->first, it->second)) return;
+    if (it->second.deleted) continue;
+    if (!visit(it->first, it->second.value)) return;
   }
 }
 
@@ -111,16 +142,15 @@ void EmployeeStateCache::Flush() {
     auto found = impl_->employees.find(name);
     if (found == impl_->employees.end()) continue;
     Employee& e = found->second;
-    std::vector<const std::string*> keys;
-    keys.reserve(e.dirty.size());
-    for (const auto& k : e.dirty) keys.push_back(&k);
-    std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
-    for (const std::string* k : keys) {
-      auto it = e.data.find(*k);
-      if (it == e.data.end()) {
-        base_->Delete(*k);
+    for (Entries::iterator it : e.SortedDirty()) {
+      if (it->second.deleted) {
+        base_->Delete(it->first);
+        e.bytes -= it->first.size() + 64;
+        bytes_ -= it->first.size() + 64;
+        e.data.erase(it);
       } else {
-        base_->Put(*k, it->second);
+        base_->Put(it->first, it->second.value);
+        it->second.dirty = false;
       }
     }
     e.dirty.clear();
@@ -153,13 +183,8 @@ void EmployeeStateCache::ForEachChange(
   for (const std::string& name : impl_->dirty_employees) {
     auto found = impl_->employees.find(name);
     if (found == impl_->employees.end()) continue;
-    const Employee& e = found->second;
-    std::vector<const std::string*> keys;
-    for (const auto& k : e.dirty) keys.push_back(&k);
-    std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
-    for (const std::string* k : keys) {
-      auto it = e.data.find(*k);
-      visit(*k, it == e.data.end() ? nullptr : &it->second);
+    for (Entries::iterator it : found->second.SortedDirty()) {
+      visit(it->first, it->second.deleted ? nullptr : &it->second.value);
     }
   }
 }

@@ -116,6 +116,36 @@ class ErrorLogger : public RdKafka::EventCb {
   bool fatal = false;
 };
 
+// One record from a consumer, or none: on a timeout, at the end of a
+// partition, or on an error (in *error).
+std::optional<Record> Consume(RdKafka::KafkaConsumer& consumer, int timeout_ms,
+                              KafkaStatus* error) {
+  std::unique_ptr<RdKafka::Message> m(consumer.consume(timeout_ms));
+  switch (m->err()) {
+    case RdKafka::ERR_NO_ERROR: return ToRecord(*m);
+    case RdKafka::ERR__TIMED_OUT:
+    case RdKafka::ERR__PARTITION_EOF: return std::nullopt;
+    default:
+      *error = FromCode(m->err());
+      error->message += ": " + m->errstr();
+      return std::nullopt;
+  }
+}
+
+// Asks the broker for a partition's low and high watermarks.
+Status QueryWatermarks(RdKafka::KafkaConsumer& consumer, const ErrorLogger& events,
+                       const std::string& topic, int32_t partition, int64_t* low, int64_t* high,
+                       int timeout_ms) {
+  RdKafka::ErrorCode code =
+      consumer.query_watermark_offsets(topic, partition, low, high, timeout_ms);
+  if (code != RdKafka::ERR_NO_ERROR) {
+    std::string why = RdKafka::err2str(code);
+    if (events.auth_failed) why = "authentication failed: " + events.last_error;
+    return Status::Error("watermarks of " + topic + ": " + why);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Admin
@@ -320,16 +350,7 @@ core::Status Consumer::Subscribe(const std::vector<std::string>& topics) {
 }
 
 std::optional<Record> Consumer::Poll(int timeout_ms, KafkaStatus* error) {
-  std::unique_ptr<RdKafka::Message> m(impl_->consumer->consume(timeout_ms));
-  switch (m->err()) {
-    case RdKafka::ERR_NO_ERROR: return ToRecord(*m);
-    case RdKafka::ERR__TIMED_OUT:
-    case RdKafka::ERR__PARTITION_EOF: return std::nullopt;
-    default:
-      *error = FromCode(m->err());
-      error->message += ": " + m->errstr();
-      return std::nullopt;
-  }
+  return Consume(*impl_->consumer, timeout_ms, error);
 }
 
 core::StatusOr<std::vector<TopicPartition>> Consumer::Committed(
@@ -357,12 +378,8 @@ core::Status Consumer::Seek(const TopicPartition& tp, int timeout_ms) {
 
 core::Status Consumer::Watermarks(const std::string& topic, int32_t partition, int64_t* low,
                                   int64_t* high, int timeout_ms) {
-  RdKafka::ErrorCode code =
-      impl_->consumer->query_watermark_offsets(topic, partition, low, high, timeout_ms);
-  if (code != RdKafka::ERR_NO_ERROR) {
-    return Status::Error("watermarks of " + topic + ": " + RdKafka::err2str(code));
-  }
-  return Status::Ok();
+  return QueryWatermarks(*impl_->consumer, impl_->events, topic, partition, low, high,
+                         timeout_ms);
 }
 
 bool Consumer::CachedWatermarks(const std::string& topic, int32_t partition, int64_t* low,
@@ -626,28 +643,13 @@ core::Status PartitionReader::Assign(const std::vector<TopicPartition>& partitio
 }
 
 std::optional<Record> PartitionReader::Poll(int timeout_ms, KafkaStatus* error) {
-  std::unique_ptr<RdKafka::Message> m(impl_->consumer->consume(timeout_ms));
-  switch (m->err()) {
-    case RdKafka::ERR_NO_ERROR: return ToRecord(*m);
-    case RdKafka::ERR__TIMED_OUT:
-    case RdKafka::ERR__PARTITION_EOF: return std::nullopt;
-    default:
-      *error = FromCode(m->err());
-      error->message += ": " + m->errstr();
-      return std::nullopt;
-  }
+  return Consume(*impl_->consumer, timeout_ms, error);
 }
 
 core::Status PartitionReader::Watermarks(const std::string& topic, int32_t partition,
                                          int64_t* low, int64_t* high, int timeout_ms) {
-  RdKafka::ErrorCode code =
-      impl_->consumer->query_watermark_offsets(topic, partition, low, high, timeout_ms);
-  if (code != RdKafka::ERR_NO_ERROR) {
-    std::string why = RdKafka::err2str(code);
-    if (impl_->events.auth_failed) why = "authentication failed: " + impl_->events.last_error;
-    return Status::Error("watermarks of " + topic + ": " + why);
-  }
-  return Status::Ok();
+  return QueryWatermarks(*impl_->consumer, impl_->events, topic, partition, low, high,
+                         timeout_ms);
 }
 
 int64_t PartitionReader::Position(const std::string& topic, int32_t partition) {

@@ -16,6 +16,31 @@ std::string Where(const std::string& path, const YAML::Node& node) {
 
 }  // namespace
 
+std::map<std::string, core::Stream> Topics::Inputs() const {
+  std::map<std::string, core::Stream> inputs;
+  for (int i = 0; i < core::kStreamCount; ++i) {
+    auto stream = static_cast<core::Stream>(i);
+    inputs.emplace(Input(stream), stream);
+  }
+  return inputs;
+}
+
+std::string Topics::InputOf(const v1::Envelope& event) const {
+  core::Stream stream;
+  return core::StreamOf(event, &stream) ? Input(stream) : std::string();
+}
+
+const std::string& Topics::Input(core::Stream stream) const {
+  switch (stream) {
+    case core::Stream::kAttendance: return attendance;
+    case core::Stream::kCalls: return calls;
+    case core::Stream::kVisits: return visits;
+    case core::Stream::kCallbacks: return callbacks;
+    case core::Stream::kObservations: return observations;
+  }
+  return attendance;
+}
+
 core::Status LoadConfigFile(const std::string& path, ProcessorConfig* config) {
   YAML::Node root;
   try {

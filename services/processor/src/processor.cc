@@ -53,11 +53,7 @@ class Processor : public kafka::RebalanceListener {
     client_.bootstrap = config.bootstrap;
     client_.properties = config.kafka;
     const Topics& t = config.topics;
-    inputs_ = {{t.attendance, core::Stream::kAttendance},
-               {t.calls, core::Stream::kCalls},
-               {t.visits, core::Stream::kVisits},
-               {t.callbacks, core::Stream::kCallbacks},
-               {t.observations, core::Stream::kObservations}};
+    inputs_ = t.Inputs();
   }
 
   int Run();
@@ -129,7 +125,10 @@ int Processor::Start() {
   }
   std::error_code ec;
   fs::create_directories(config_.state, ec);
-  auto store = store::RocksDbStateStore::Open(config_.state, store::RocksDbOptions{});
+  // Reads of what the engine wrote are served by the cache, which commits
+  // before it reads the store again.
+  auto store = store::RocksDbStateStore::Open(config_.state,
+                                              store::RocksDbOptions{.read_your_writes = false});
   if (!store.ok()) {
     Log("ERROR", store.status().message());
     return kProcessState;

@@ -10,6 +10,9 @@ namespace demerit::store {
 struct RocksDbStateStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+  rocksdb::WriteBatch plain;  // instead of `batch` without read_your_writes
+  bool indexed = true;
+  rocksdb::WriteBatch* staged() { return indexed ? batch.GetWriteBatch() : &plain; }
   rocksdb::ReadOptions read_options;
   rocksdb::WriteOptions write_options;
 };
@@ -36,13 +39,17 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   auto impl = std::make_unique<Impl>();
   impl->db.reset(db);
   impl->write_options.sync = options.sync_writes;
-  impl->write_options.disableWAL = false;
+  impl->write_options.disableWAL = !options.write_ahead_log;
+  impl->indexed = options.read_your_writes;
   return std::unique_ptr<RocksDbStateStore>(new RocksDbStateStore(std::move(impl)));
 }
 
 bool RocksDbStateStore::Get(std::string_view key, std::string* value) {
-  rocksdb::Status s = impl_->batch.GetFromBatchAndDB(impl_->db.get(), impl_->read_options,
-                                                    rocksdb::Slice(key.data(), key.size()), value);
+  rocksdb::Slice k(key.data(), key.size());
+  rocksdb::Status s =
+      impl_->indexed
+          ? impl_->batch.GetFromBatchAndDB(impl_->db.get(), impl_->read_options, k, value)
+          : impl_->db->Get(impl_->read_options, k, value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) {
     if (read_status_.ok()) read_status_ = core::Status::Error("state read failed: " + s.ToString());
@@ -52,12 +59,30 @@ bool RocksDbStateStore::Get(std::string_view key, std::string* value) {
 }
 
 void RocksDbStateStore::Put(std::string_view key, std::string_view value) {
-  impl_->batch.Put(rocksdb::Slice(key.data(), key.size()),
-                   rocksdb::Slice(value.data(), value.size()));
+  rocksdb::Slice k(key.data(), key.size());
+  rocksdb::Slice v(value.data(), value.size());
+  if (impl_->indexed) {
+    impl_->batch.Put(k, v);
+  } else {
+    impl_->plain.Put(k, v);
+  }
 }
 
 void RocksDbStateStore::Delete(std::string_view key) {
-  impl_->batch.Delete(rocksdb::Slice(key.data(), key.size()));
+  rocksdb::Slice k(key.data(), key.size());
+  if (impl_->indexed) {
+    impl_->batch.Delete(k);
+  } else {
+    impl_->plain.Delete(k);
+  }
+}
+
+// An iterator over the committed state and, with read_your_writes, the staged batch.
+std::unique_ptr<rocksdb::Iterator> RocksDbStateStore::NewIterator(
+    const rocksdb::ReadOptions& options) {
+  std::unique_ptr<rocksdb::Iterator> base(impl_->db->NewIterator(options));
+  if (!impl_->indexed) return base;
+  return std::unique_ptr<rocksdb::Iterator>(impl_->batch.NewIteratorWithBase(base.release()));
 }
 
 void RocksDbStateStore::Scan(std::string_view begin, std::string_view end,
@@ -65,8 +90,7 @@ void RocksDbStateStore::Scan(std::string_view begin, std::string_view end,
   rocksdb::ReadOptions options = impl_->read_options;
   rocksdb::Slice upper(end.data(), end.size());
   options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> base(impl_->db->NewIterator(options));
-  std::unique_ptr<rocksdb::Iterator> it(impl_->batch.NewIteratorWithBase(base.release()));
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(options);
   for (it->Seek(rocksdb::Slice(begin.data(), begin.size())); it->Valid(); it->Next()) {
     rocksdb::Slice k = it->key();
     if (k.compare(upper) >= 0) break;
@@ -85,8 +109,7 @@ void RocksDbStateStore::ScanReverse(std::string_view begin, std::string_view end
   rocksdb::Slice upper(end.data(), end.size());
   options.iterate_lower_bound = &lower;
   options.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> base(impl_->db->NewIterator(options));
-  std::unique_ptr<rocksdb::Iterator> it(impl_->batch.NewIteratorWithBase(base.release()));
+  std::unique_ptr<rocksdb::Iterator> it = NewIterator(options);
   it->SeekForPrev(upper);
   for (; it->Valid(); it->Prev()) {
     rocksdb::Slice k = it->key();
@@ -102,20 +125,29 @@ void RocksDbStateStore::ScanReverse(std::string_view begin, std::string_view end
 
 core::Status RocksDbStateStore::Commit() {
   if (!read_status_.ok()) return read_status_;
-  if (impl_->batch.GetWriteBatch()->Count() > 0) {
-    rocksdb::Status s = impl_->db->Write(impl_->write_options, impl_->batch.GetWriteBatch());
+  if (impl_->staged()->Count() > 0) {
+    rocksdb::Status s = impl_->db->Write(impl_->write_options, impl_->staged());
     if (!s.ok()) return core::Status::Error("state write failed: " + s.ToString());
   }
   impl_->batch.Clear();
+  impl_->plain.Clear();
   return core::Status::Ok();
 }
 
 void RocksDbStateStore::Discard() {
   impl_->batch.Clear();
+  impl_->plain.Clear();
   read_status_ = core::Status::Ok();
 }
 
-size_t RocksDbStateStore::staged() const { return impl_->batch.GetWriteBatch()->Count(); }
+core::Status RocksDbStateStore::Close() {
+  if (auto s = Commit(); !s.ok()) return s;
+  rocksdb::Status s = impl_->db->Flush(rocksdb::FlushOptions());
+  if (!s.ok()) return core::Status::Error("state flush failed: " + s.ToString());
+  return core::Status::Ok();
+}
+
+size_t RocksDbStateStore::staged() const { return impl_->staged()->Count(); }
 
 uint64_t RocksDbStateStore::ApproximateSize() const {
   uint64_t size = 0;

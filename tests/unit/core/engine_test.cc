@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "demerit/core/codec.h"
+#include "demerit/v1/state.pb.h"
 #include "test_rules.h"
 
 namespace demerit::core {
@@ -315,6 +316,36 @@ TEST(Engine, IdsAreAFunctionOfContentAndReversalIdsOfTheirCause) {
   EXPECT_EQ(a[1].reverses_penalty_id(), a[0].penalty_id());
   EXPECT_EQ(a[1].cause_event_id(), "a0");
   EXPECT_EQ(a[1].penalty_id().substr(0, 4), "rev-");
+}
+
+TEST(Engine, EventRecordsAreTheirProtobufWireForm) {
+  // The engine writes event records without building an EventRecord message;
+  // the bytes must be what SerializeToString of one gives (changelogs and
+  // state directories hold them).
+  MemoryStateStore state;
+  Engine engine(Rules(), &state);
+  std::vector<v1::Decision> out;
+  const v1::Envelope fix = Event(Punch("fix", "2026-11-02T00:59:00Z", "CLOCK_IN", "sh",
+                                       R"(,"supersedes_event_id":"a1")"));
+  const v1::Envelope a1 = Event(Punch("a1", "2026-11-02T01:30:00Z", "CLOCK_IN"));
+  engine.Apply(fix, &out);
+  engine.Apply(a1, &out);  // arrives after its correction: stored superseded
+  struct Case {
+    const char* key;
+    const v1::Envelope* event;
+    bool superseded;
+  };
+  for (const Case& c : {Case{"e1\x1f" "e\x1f" "fix", &fix, false},
+                        Case{"e1\x1f" "e\x1f" "a1", &a1, true}}) {
+    SCOPED_TRACE(c.key);
+    v1::state::EventRecord want;
+    *want.mutable_event() = *c.event;
+    want.set_present(true);
+    want.set_superseded(c.superseded);
+    std::string got;
+    ASSERT_TRUE(state.Get(c.key, &got));
+    EXPECT_EQ(got, want.SerializeAsString());
+  }
 }
 
 TEST(Ledger, StandingIsIssuesMinusReversals) {

@@ -32,6 +32,9 @@ std::optional<Rejection> ParseEventBinary(std::string_view bytes, v1::Envelope* 
 // into an envelope. A message of another stream is rejected as WRONG_TOPIC.
 std::optional<Rejection> ParseStreamRecord(Stream stream, std::string_view bytes,
                                            v1::Envelope* out);
+// The record of `event` on its input topic: the payload message alone ("" for
+// an envelope without payload). ParseStreamRecord's inverse.
+std::string SerializeStreamRecord(const v1::Envelope& event);
 
 // Checks what the schema cannot: ids, known site and enum values, timestamps in
 // a sane range, non-negative counts, a correction that names its target.

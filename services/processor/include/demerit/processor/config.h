@@ -3,7 +3,9 @@
 #include <map>
 #include <string>
 
+#include "demerit/core/facts.h"
 #include "demerit/core/status.h"
+#include "demerit/v1/events.pb.h"
 
 namespace demerit::processor {
 
@@ -16,6 +18,13 @@ struct Topics {
   std::string penalties = "demerit.penalties";
   std::string deadletter = "demerit.deadletter";
   std::string changelog = "demerit.changelog";
+
+  // The input topic of each stream, by topic name.
+  std::map<std::string, core::Stream> Inputs() const;
+  // The input topic of `stream`.
+  const std::string& Input(core::Stream stream) const;
+  // The input topic of an event's stream ("" for an envelope without payload).
+  std::string InputOf(const v1::Envelope& event) const;
 };
 
 // The processor's settings. Defaults, then the YAML file (--config), then

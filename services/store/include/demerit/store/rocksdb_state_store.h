@@ -1,8 +1,11 @@
 #pragma once
 
-// The engine's state in RocksDB. Writes are staged in a batch that reads see
-// (a WriteBatchWithIndex) and reach the database only on Commit(), so the
-// database always holds a state that was committed as a whole.
+// The engine's state in RocksDB. Writes are staged in a batch and reach the
+// database only on Commit(), so the database always holds a state that was
+// committed as a whole. By default reads see the staged writes (the batch is
+// a WriteBatchWithIndex); behind an EmployeeStateCache, which serves every
+// read of what it wrote and commits before it reads again, the index is
+// wasted work and `read_your_writes = false` stages into a plain batch.
 
 #include <cstdint>
 #include <memory>
@@ -10,6 +13,11 @@
 
 #include "demerit/core/state.h"
 #include "demerit/core/status.h"
+
+namespace rocksdb {
+class Iterator;
+struct ReadOptions;
+}  // namespace rocksdb
 
 namespace demerit::store {
 
@@ -20,6 +28,12 @@ struct RocksDbOptions {
   size_t write_buffer_bytes = 64 << 20;
   // Fewer fsyncs: the processor's durability comes from the changelog.
   bool sync_writes = false;
+  // Reads see staged writes. When false, reads see only committed writes.
+  bool read_your_writes = true;
+  // Log every commit before it reaches the memtable. Without the log, a crash
+  // loses the commits not yet flushed (the database stays at an earlier
+  // committed state); Close() flushes. For state that is rebuilt anyway.
+  bool write_ahead_log = true;
 };
 
 class RocksDbStateStore final : public core::StateStore {
@@ -40,6 +54,8 @@ class RocksDbStateStore final : public core::StateStore {
   core::Status Commit();
   // Drops the staged batch.
   void Discard();
+  // Commits and writes the memtables to disk (needed without the write-ahead log).
+  core::Status Close();
   // Number of staged writes.
   size_t staged() const;
   // The first read error seen since the last Commit() (RocksDB reads do not
@@ -51,6 +67,7 @@ class RocksDbStateStore final : public core::StateStore {
  private:
   struct Impl;
   explicit RocksDbStateStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<rocksdb::Iterator> NewIterator(const rocksdb::ReadOptions& options);
   std::unique_ptr<Impl> impl_;
   core::Status read_status_;
 };

@@ -1,0 +1,222 @@
+// EmployeeStateCache: reads and writes served from memory, changes flushed to
+// the base store in key order, discarded on request, employees evicted.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "demerit/core/state.h"
+
+namespace demerit::core {
+namespace {
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+// A MemoryStateStore that records every write it receives.
+class RecordingStore final : public StateStore {
+ public:
+  bool Get(std::string_view key, std::string* value) override { return data_.Get(key, value); }
+  void Put(std::string_view key, std::string_view value) override {
+    writes.push_back("put " + std::string(key) + "=" + std::string(value));
+    data_.Put(key, value);
+  }
+  void Delete(std::string_view key) override {
+    writes.push_back("del " + std::string(key));
+    data_.Delete(key);
+  }
+  void Scan(std::string_view begin, std::string_view end, const ScanVisitor& visit) override {
+    ++scans;
+    data_.Scan(begin, end, visit);
+  }
+  void ScanReverse(std::string_view begin, std::string_view end,
+                   const ScanVisitor& visit) override {
+    data_.ScanReverse(begin, end, visit);
+  }
+  KV All() {
+    KV out;
+    data_.Scan(std::string_view("", 0), "\xff", [&](std::string_view k, std::string_view v) {
+      out.emplace_back(std::string(k), std::string(v));
+      return true;
+    });
+    return out;
+  }
+
+  std::vector<std::string> writes;
+  int scans = 0;
+
+ private:
+  MemoryStateStore data_;
+};
+
+std::string K(const std::string& employee, const std::string& rest) {
+  return employee + kKeySeparator + rest;
+}
+
+KV ScanAll(StateStore& s, std::string_view begin, std::string_view end, bool reverse = false) {
+  KV out;
+  auto visit = [&](std::string_view k, std::string_view v) {
+    out.emplace_back(std::string(k), std::string(v));
+    return true;
+  };
+  if (reverse) {
+    s.ScanReverse(begin, end, visit);
+  } else {
+    s.Scan(begin, end, visit);
+  }
+  return out;
+}
+
+std::string GetOr(StateStore& s, std::string_view key) {
+  std::string value;
+  return s.Get(key, &value) ? value : "<none>";
+}
+
+TEST(EmployeeStateCache, ServesWritesFromMemoryAndFlushesThemInKeyOrder) {
+  RecordingStore base;
+  base.Put(K("e1", "b"), "old");
+  base.Put(K("e1", "d"), "gone soon");
+  base.Put(K("e2", "a"), "other employee");
+  base.writes.clear();
+  EmployeeStateCache cache(&base, {});
+
+  cache.Put(K("e1", "c"), "3");
+  cache.Put(K("e1", "a"), "1");
+  cache.Put(K("e1", "b"), "2");  // overwrites a base value
+  cache.Delete(K("e1", "d"));
+  cache.Put(K("e1", "x"), "temporary");
+  cache.Delete(K("e1", "x"));  // written and deleted before a flush
+  cache.Delete(K("e1", "never"));
+  EXPECT_EQ(base.scans, 1) << "one range scan loads the employee";
+  EXPECT_TRUE(base.writes.empty()) << "nothing reaches the base store before Flush()";
+
+  EXPECT_EQ(GetOr(cache, K("e1", "b")), "2");
+  EXPECT_EQ(GetOr(cache, K("e1", "d")), "<none>");
+  EXPECT_EQ(GetOr(cache, K("e1", "x")), "<none>");
+  const KV want = {{K("e1", "a"), "1"}, {K("e1", "b"), "2"}, {K("e1", "c"), "3"}};
+  EXPECT_EQ(ScanAll(cache, K("e1", ""), K("e1", "\x7f")), want);
+  EXPECT_EQ(ScanAll(cache, K("e1", ""), K("e1", "\x7f"), true), KV(want.rbegin(), want.rend()));
+  EXPECT_EQ(ScanAll(cache, K("e1", "b"), K("e1", "c")), (KV{{K("e1", "b"), "2"}}));
+
+  std::vector<std::string> changes;
+  cache.ForEachChange([&](const std::string& k, const std::string* v) {
+    changes.push_back(k + (v ? "=" + *v : " deleted"));
+  });
+  EXPECT_EQ(changes, (std::vector<std::string>{K("e1", "a=1"), K("e1", "b=2"), K("e1", "c=3"),
+                                               K("e1", "d deleted"), K("e1", "x deleted")}));
+
+  cache.Flush();
+  EXPECT_EQ(base.writes,
+            (std::vector<std::string>{"put " + K("e1", "a=1"), "put " + K("e1", "b=2"),
+                                      "put " + K("e1", "c=3"), "del " + K("e1", "d"),
+                                      "del " + K("e1", "x")}));
+  EXPECT_EQ(base.All(), (KV{{K("e1", "a"), "1"},
+                            {K("e1", "b"), "2"},
+                            {K("e1", "c"), "3"},
+                            {K("e2", "a"), "other employee"}}));
+  changes.clear();
+  cache.ForEachChange([&](const std::string& k, const std::string*) { changes.push_back(k); });
+  EXPECT_TRUE(changes.empty()) << "a flush leaves no changes";
+  base.writes.clear();
+  cache.Flush();
+  EXPECT_TRUE(base.writes.empty()) << "a second flush writes nothing";
+}
+
+TEST(EmployeeStateCache, DiscardForgetsChangesSinceTheLastFlush) {
+  RecordingStore base;
+  base.Put(K("e1", "a"), "base");
+  EmployeeStateCache cache(&base, {});
+  cache.Put(K("e1", "b"), "flushed");
+  cache.Flush();
+  cache.Put(K("e1", "a"), "changed");
+  cache.Delete(K("e1", "b"));
+  cache.Put(K("e2", "a"), "new employee");
+  cache.Discard();
+  EXPECT_EQ(GetOr(cache, K("e1", "a")), "base");
+  EXPECT_EQ(GetOr(cache, K("e1", "b")), "flushed");
+  EXPECT_EQ(GetOr(cache, K("e2", "a")), "<none>");
+  EXPECT_EQ(base.All(), (KV{{K("e1", "a"), "base"}, {K("e1", "b"), "flushed"}}));
+}
+
+TEST(EmployeeStateCache, EvictsTheLeastRecentlyUsedOverBudgetAndReloadsThem) {
+  RecordingStore base;
+  EmployeeStateCache cache(&base, {.max_bytes = 4096});
+  const std::string big(200, 'v');
+  for (int i = 0; i < 100; ++i) {
+    cache.Put(K("e" + std::to_string(i), "k"), big + std::to_string(i));
+    cache.Flush();
+  }
+  EXPECT_LE(cache.cached_bytes(), 4096u);
+  EXPECT_LT(cache.cached_employees(), 100u);
+  EXPECT_GT(cache.cached_employees(), 0u);
+  // The most recent employee is still cached; an early one comes back from the base store.
+  int scans = base.scans;
+  EXPECT_EQ(GetOr(cache, K("e99", "k")), big + "99");
+  EXPECT_EQ(base.scans, scans);
+  EXPECT_EQ(GetOr(cache, K("e0", "k")), big + "0");
+  EXPECT_EQ(base.scans, scans + 1);
+}
+
+// Random operations on a few employees, with flushes and discards, against a
+// model: a map of flushed state and a map of what reads must see.
+TEST(EmployeeStateCache, AgreesWithAModelUnderRandomOperations) {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    RecordingStore base;
+    EmployeeStateCache cache(&base, {.max_bytes = static_cast<size_t>(seed % 2 ? 1 << 20 : 600)});
+    std::map<std::string, std::string> flushed, visible;
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
+    for (int step = 0; step < 2000; ++step) {
+      const std::string employee = "e" + std::to_string(pick(4));
+      const std::string key = K(employee, std::string(1, static_cast<char>('a' + pick(8))));
+      switch (pick(10)) {
+        case 0:
+        case 1:
+        case 2: {
+          std::string value = std::to_string(pick(1000));
+          cache.Put(key, value);
+          visible[key] = value;
+          break;
+        }
+        case 3:
+          cache.Delete(key);
+          visible.erase(key);
+          break;
+        case 4: {
+          ASSERT_EQ(GetOr(cache, key), visible.count(key) ? visible[key] : "<none>") << key;
+          break;
+        }
+        case 5:
+        case 6: {
+          const bool reverse = pick(2) == 1;
+          const std::string begin = K(employee, std::string(1, static_cast<char>('a' + pick(4))));
+          const std::string end = K(employee, std::string(1, static_cast<char>('e' + pick(4))));
+          KV want;
+          for (auto it = visible.lower_bound(begin); it != visible.end() && it->first < end; ++it) {
+            want.emplace_back(it->first, it->second);
+          }
+          if (reverse) want = KV(want.rbegin(), want.rend());
+          ASSERT_EQ(ScanAll(cache, begin, end, reverse), want);
+          break;
+        }
+        case 7:
+        case 8:
+          cache.Flush();
+          flushed = visible;
+          ASSERT_EQ(base.All(), KV(flushed.begin(), flushed.end()));
+          break;
+        case 9:
+          cache.Discard();
+          visible = flushed;
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace demerit::core
