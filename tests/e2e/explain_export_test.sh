@@ -2,51 +2,19 @@
 # Golden tests of `demerit explain` and `demerit export`, and export totals checked against
 # figures computed by hand from the policy catalog (POLICY_CATALOG.md, rules/).
 # Usage: explain_export_test.sh DEMERIT_BINARY SOURCE_ROOT   (UPDATE_GOLDEN=1 rewrites the golden files)
-set -u
-bin=$1
-root=$2
-here="$root/tests/e2e"
-golden="$here/golden"
+. "$(dirname "$0")/lib.sh" "$@"
 fixture="$here/fixtures/export-events.ndjson"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
 cd "$root" || exit 1  # paths in the outputs are relative to the source root
-
-check() {  # check NAME FILE: compare FILE with golden/NAME
-  local name=$1 file=$2
-  if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
-    cp "$file" "$golden/$name"
-  fi
-  if diff -u "$golden/$name" "$file" > "$work/diff"; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $name differs from the golden file:"
-    head -40 "$work/diff"
-    failures=$((failures + 1))
-  fi
-}
-
-expect_code() {  # expect_code NAME WANT GOT
-  if [ "$2" = "$3" ]; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $1: exit code $3, expected $2"
-    failures=$((failures + 1))
-  fi
-}
 
 expect_csv() {  # expect_csv NAME FILE: FILE must hold exactly the CSV on standard input (LF -> CRLF)
   local name=$1 file=$2
   sed 's/$/\r/' > "$work/want.csv"
   if cmp -s "$work/want.csv" "$file"; then
-    passes=$((passes + 1))
+    pass
   else
-    echo "FAIL: $name: the export is not the hand-computed one:"
+    fail "$name: the export is not the hand-computed one:"
     diff -u <(tr -d '\r' < "$work/want.csv") <(tr -d '\r' < "$file") | head -20
     cmp "$work/want.csv" "$file" | head -2
-    failures=$((failures + 1))
   fi
 }
 
@@ -85,23 +53,55 @@ explain reversed-by-correction rev-e65f296d8926627b8c905a8f63c2ab72
 # Without --events the explanation still stands on the log and the rules.
 "$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$log" --rules rules > "$work/out" 2>&1
 expect_code "explain without --events" 0 $?
-if grep -q "^  c-101  occurrence 1$" "$work/out"; then passes=$((passes + 1)); else
-  echo "FAIL: explain without --events lists no evidence"; failures=$((failures + 1)); fi
+if grep -q "^  c-101  occurrence 1$" "$work/out"; then pass; else
+  fail "explain without --events lists no evidence"; fi
 
 # Errors: an id not in the log, an unreadable log, an unreadable event file, no id.
 "$bin" explain pen-00000000000000000000000000000000 --decisions "$log" --rules rules > "$work/out" 2> "$work/err"
 expect_code "explain unknown id" 1 $?
 if [ ! -s "$work/out" ] && grep -q "no decision with this id" "$work/err"; then
-  passes=$((passes + 1)); else echo "FAIL: explain unknown id: wrong messages"; cat "$work/err"; failures=$((failures + 1)); fi
+  pass; else fail "explain unknown id: wrong messages"; cat "$work/err"; fi
 "$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$work/missing" --rules rules > /dev/null 2>&1
 expect_code "explain of a missing log" 4 $?
 "$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$log" --rules rules --events "$work/missing" > /dev/null 2>&1
 expect_code "explain with a missing event file" 4 $?
-echo '{"penalty_id":"pen-374d34c866d1b202f16c4b443e179b28","kind":"NOT_A_KIND"}' > "$work/bad.ndjson"
-"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$work/bad.ndjson" --rules rules > /dev/null 2> "$work/err"
-expect_code "explain of a log that is not decisions" 4 $?
-if grep -q "bad.ndjson: line 1: " "$work/err"; then passes=$((passes + 1)); else
-  echo "FAIL: a bad log line is not reported with its line number"; cat "$work/err"; failures=$((failures + 1)); fi
+"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions - --rules rules < /dev/null > /dev/null 2>&1
+expect_code "explain of an empty standard input" 1 $?
+"$bin" explain 9a16022cbea3c31bdcce6dd850db776b --decisions "$log" --rules rules > /dev/null 2> "$work/err"
+expect_code "explain of an id without its prefix" 1 $?
+expect_grep "explain of an id without its prefix: hint" "Hint: an issue's id starts with pen-" "$work/err"
+
+# The issue that a re-ranking reversed, and that was not issued again: its history shows the
+# reversal (line 15, caused by the late ob-000) and the issue decided in its place (line 17).
+"$bin" explain pen-6a05756def9df17c3909200be5a91968 --decisions "$log" --rules rules > "$work/out" 2>&1
+expect_code "explain a re-ranked issue" 0 $?
+expect_grep "re-ranked issue: does not stand" "^pen-6a05756def9df17c3909200be5a91968: does not stand" "$work/out"
+expect_grep "re-ranked issue: its reversal" "line 15  REVERSAL  \*  rev-6739571c14759ada949666506906f1cf  reverses pen-6a05756def9df17c3909200be5a91968 .*cause: ob-000" "$work/out"
+expect_grep "re-ranked issue: the issue in its place" "line 17  ISSUE        pen-9a16022cbea3c31bdcce6dd850db776b" "$work/out"
+expect_grep "re-ranked issue: the count" "issued 1 time, reversed 1 time" "$work/out"
+
+# Lines that are not decisions are reported with their line numbers and skipped: the
+# explanation is printed, with a note, and the exit code is 1. Line 4 is not JSON, line 11 is
+# cut short, the last line has a bad kind.
+{ head -3 "$log"; echo 'garbage'; sed -n 4,9p "$log"; sed -n 10p "$log" | cut -c1-80; sed -n '11,$p' "$log"
+  echo '{"penalty_id":"pen-9a16022cbea3c31bdcce6dd850db776b","employee_id":"li.wei","kind":"NOT_A_KIND"}'
+} > "$work/bad.ndjson"
+last=$(wc -l < "$work/bad.ndjson")
+"$bin" explain pen-9a16022cbea3c31bdcce6dd850db776b --decisions "$work/bad.ndjson" --rules rules > "$work/out" 2> "$work/err"
+expect_code "explain of a log with bad lines" 1 $?
+expect_grep "explain of a log with bad lines: explained" "^pen-9a16022cbea3c31bdcce6dd850db776b: stands" "$work/out"
+expect_grep "explain of a log with bad lines: note" "note .*3 lines of .*bad.ndjson are not decisions and were skipped (lines 4, 11, $last)" "$work/out"
+for line in 4 11 "$last"; do
+  expect_grep "bad line $line reported" "bad.ndjson: line $line: not a valid decision: .* (skipped)" "$work/err"
+done
+"$bin" explain pen-9a16022cbea3c31bdcce6dd850db776b --decisions "$work/bad.ndjson" --rules rules --json > "$work/out" 2> /dev/null
+expect_code "explain --json of a log with bad lines" 1 $?
+expect_grep "explain --json of a log with bad lines: note" '"3 lines of .*bad.ndjson are not decisions' "$work/out"
+echo '{"penalty_id":"pen-374d34c866d1b202f16c4b443e179b28","kind":"NOT_A_KIND"}' > "$work/bad1.ndjson"
+"$bin" explain pen-374d34c866d1b202f16c4b443e179b28 --decisions "$work/bad1.ndjson" --rules rules > "$work/out" 2> "$work/err"
+expect_code "explain of an id found only on a bad line" 1 $?
+expect_grep "an id found only on a bad line: the line" "bad1.ndjson: line 1: " "$work/err"
+expect_grep "an id found only on a bad line: not found" "no decision with this id" "$work/err"
 "$bin" explain --decisions "$log" > /dev/null 2>&1
 expect_code "explain without an id" 2 $?
 
@@ -160,9 +160,9 @@ EOF
 "$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 \
   --as-of-line "$lines_before" > "$work/asof.csv"
 expect_code "export --as-of-line" 0 $?
-if cmp -s "$work/before.csv" "$work/asof.csv"; then passes=$((passes + 1)); else
-  echo "FAIL: --as-of-line $lines_before does not reproduce the export made before the correction"
-  diff "$work/before.csv" "$work/asof.csv" | head; failures=$((failures + 1)); fi
+if cmp -s "$work/before.csv" "$work/asof.csv"; then pass; else
+  fail "--as-of-line $lines_before does not reproduce the export made before the correction"
+  diff "$work/before.csv" "$work/asof.csv" | head; fi
 
 # After the correction, appended at the end of the log, counted in November where it belongs:
 #   qian.lei: 10 late arrivals x 2000 = 20000, exactly the cap, nothing held back: capped 0;
@@ -170,8 +170,8 @@ if cmp -s "$work/before.csv" "$work/asof.csv"; then passes=$((passes + 1)); else
 "$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period 2026-11 \
   --out "$work/after.csv" > "$work/out"
 expect_code "export after the correction" 0 $?
-if [ ! -s "$work/out" ]; then passes=$((passes + 1)); else
-  echo "FAIL: export --out also wrote to standard output"; failures=$((failures + 1)); fi
+if [ ! -s "$work/out" ]; then pass; else
+  fail "export --out also wrote to standard output"; fi
 expect_csv "export after the correction, by hand" "$work/after.csv" <<'EOF'
 employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals
 "hu, ""xiao"" bo",jiarun-xinyang,2026-11,CNY,17000,0,4,0,0,0,1
@@ -205,8 +205,8 @@ EOF
 # Errors.
 "$bin" export --decisions "$fixlog" --rules rules --site nowhere --period 2026-11 > /dev/null 2> "$work/err"
 expect_code "export unknown site" 2 $?
-if grep -q "jiarun-xinyang" "$work/err"; then passes=$((passes + 1)); else
-  echo "FAIL: export unknown site does not name the known sites"; cat "$work/err"; failures=$((failures + 1)); fi
+if grep -q "jiarun-xinyang" "$work/err"; then pass; else
+  fail "export unknown site does not name the known sites"; cat "$work/err"; fi
 for bad in 2026-13 2026-1 26-11 2026-11-01 november; do
   "$bin" export --decisions "$fixlog" --rules rules --site jiarun-xinyang --period "$bad" > /dev/null 2>&1
   expect_code "export --period $bad" 2 $?
@@ -228,7 +228,6 @@ grep -v '"kind":"ISSUE"' "$fixlog" | head -1 > "$work/orphan.ndjson"
 "$bin" export --decisions "$work/orphan.ndjson" --rules rules --site jiarun-xinyang --period 2026-11 > "$work/out" 2> "$work/err"
 code=$?
 if [ "$code" = 1 ] && grep -q "which does not stand" "$work/err" && [ -s "$work/out" ]; then
-  passes=$((passes + 1)); else echo "FAIL: orphan reversal: exit $code"; cat "$work/err"; failures=$((failures + 1)); fi
+  pass; else fail "orphan reversal: exit $code"; cat "$work/err"; fi
 
-echo "explain/export: $passes passed, $failures failed"
-[ "$failures" = 0 ]
+finish "explain/export"

@@ -1,40 +1,9 @@
 #!/usr/bin/env bash
 # Golden tests of the demerit command: outputs, messages and exit codes.
 # Usage: golden_test.sh DEMERIT_BINARY SOURCE_ROOT   (UPDATE_GOLDEN=1 rewrites the golden files)
-set -u
-bin=$1
-root=$2
-here="$root/tests/e2e"
-golden="$here/golden"
+. "$(dirname "$0")/lib.sh" "$@"
 rules="$root/rules"
 sample="$rules/samples/events.ndjson"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() {  # check NAME FILE: compare FILE with golden/NAME
-  local name=$1 file=$2
-  if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
-    cp "$file" "$golden/$name"
-  fi
-  if diff -u "$golden/$name" "$file" > "$work/diff"; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $name differs from the golden file:"
-    head -40 "$work/diff"
-    failures=$((failures + 1))
-  fi
-}
-
-expect_code() {  # expect_code NAME WANT GOT
-  if [ "$2" = "$3" ]; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $1: exit code $3, expected $2"
-    failures=$((failures + 1))
-  fi
-}
 
 # Summary lines carry timings; keep only what is deterministic.
 strip_timing() { sed -E 's/; [0-9.]+ s \([0-9]+ events\/s\)//'; }
@@ -68,30 +37,30 @@ check bad-events.stderr.txt "$work/err2"
 "$bin" gen --rules "$rules" --employees 20 --days 10 --seed 5 --format pb --out "$work/g.pb" 2> /dev/null
 "$bin" replay --rules "$rules" --events "$work/g.ndjson" --net -q > "$work/a"
 "$bin" replay --rules "$rules" --events "$work/g.pb" --input-format pb --net -q > "$work/b"
-if cmp -s "$work/a" "$work/b" && [ -s "$work/a" ]; then passes=$((passes + 1)); else
-  echo "FAIL: NDJSON and binary input of one workload give different decisions"; failures=$((failures + 1)); fi
+if cmp -s "$work/a" "$work/b" && [ -s "$work/a" ]; then pass; else
+  fail "NDJSON and binary input of one workload give different decisions"; fi
 # The generator is deterministic.
 "$bin" gen --rules "$rules" --employees 20 --days 10 --seed 5 --format pb --out "$work/g2.pb" 2> /dev/null
-if cmp -s "$work/g.pb" "$work/g2.pb"; then passes=$((passes + 1)); else
-  echo "FAIL: gen with one seed wrote different files"; failures=$((failures + 1)); fi
+if cmp -s "$work/g.pb" "$work/g2.pb"; then pass; else
+  fail "gen with one seed wrote different files"; fi
 
 # Binary garbage and a truncated record in binary input.
 head -c 300 "$work/g.pb" > "$work/trunc.pb"
 "$bin" replay --rules "$rules" --events "$work/trunc.pb" --input-format pb -q > /dev/null 2> "$work/err"
 expect_code "replay truncated binary" 1 $?
-if grep -q "input ends inside a record" "$work/err"; then passes=$((passes + 1)); else
-  echo "FAIL: truncated binary input not reported"; cat "$work/err"; failures=$((failures + 1)); fi
+if grep -q "input ends inside a record" "$work/err"; then pass; else
+  fail "truncated binary input not reported"; cat "$work/err"; fi
 head -c 4096 /dev/urandom > "$work/garbage.pb" 2>/dev/null || true
 "$bin" replay --rules "$rules" --events "$work/garbage.pb" --input-format pb -q > /dev/null 2> "$work/err"
 code=$?
-if [ "$code" = 1 ] && grep -q "UNPARSEABLE" "$work/err"; then passes=$((passes + 1)); else
-  echo "FAIL: binary garbage: exit $code"; head -5 "$work/err"; failures=$((failures + 1)); fi
+if [ "$code" = 1 ] && grep -q "UNPARSEABLE" "$work/err"; then pass; else
+  fail "binary garbage: exit $code"; head -5 "$work/err"; fi
 
 # --state keeps the state: a second replay of the same file finds only duplicates.
 "$bin" replay --rules "$rules" --events "$sample" --state "$work/state" > /dev/null 2>&1
 "$bin" replay --rules "$rules" --events "$sample" --state "$work/state" > "$work/out" 2> "$work/err"
 if [ ! -s "$work/out" ] && grep -q "applied 0, duplicates 29, rejected 0" "$work/err"; then
-  passes=$((passes + 1)); else echo "FAIL: --state did not keep the state"; cat "$work/err"; failures=$((failures + 1)); fi
+  pass; else fail "--state did not keep the state"; cat "$work/err"; fi
 
 # Rules: check, errors with file:line:column, tests.
 "$bin" rules check "$rules" > "$work/out" 2>&1
@@ -110,8 +79,28 @@ expect_code "replay without --events" 2 $?
 expect_code "replay of a missing file" 4 $?
 "$bin" replay --rules "$rules" --events "$sample" --format html > /dev/null 2>&1
 expect_code "replay --format html" 2 $?
+# Offset bounds of a replay from Kafka: a bad range is a usage error named before any broker
+# is reached (nothing listens on port 9 of 127.0.0.1).
+bad_offsets() {  # bad_offsets SPEC MESSAGE
+  "$bin" replay --rules "$rules" --bootstrap 127.0.0.1:9 --offsets "$1" -q > /dev/null 2> "$work/err"
+  expect_code "replay --offsets $1" 2 $?
+  expect_grep "replay --offsets $1: message" "^--offsets \"[^\"]*\": $2 (Hint: PARTITION is a number or \*" "$work/err"
+}
+bad_offsets calls.events:0:9-3 "FROM 9 is after TO 3"
+bad_offsets calls.events:0:5 "no - between FROM and TO"
+bad_offsets calls.events:first:1-2 "partition \"first\" is not a number or \*"
+bad_offsets calls.events:0:1-ten "offset \"ten\" is not a number"
+bad_offsets calls.events "not TOPIC:PARTITION:FROM-TO"
+bad_offsets "calls.events:0:1-2,visits.completions:*:-x" "offset \"x\" is not a number"
+"$bin" replay --rules "$rules" --events "$sample" --offsets calls.events:0:1-2 > /dev/null 2> "$work/err"
+expect_code "replay --events --offsets" 2 $?
+expect_grep "replay --events --offsets: message" "bound a replay of the input topics (Hint: --bootstrap" "$work/err"
+"$bin" replay --rules "$rules" --events "$sample" --to-committed demerit > /dev/null 2>&1
+expect_code "replay --events --to-committed" 2 $?
+"$bin" audit diff --decisions "$sample" --against "$sample" --to-committed demerit > /dev/null 2> "$work/err"
+expect_code "audit diff --decisions --to-committed" 2 $?
+expect_grep "audit diff --decisions --to-committed: message" "to-committed bounds a replay of the input topics" "$work/err"
 "$bin" frobnicate > /dev/null 2>&1
 expect_code "unknown command" 2 $?
 
-echo "cli golden: $passes passed, $failures failed"
-[ "$failures" = 0 ]
+finish "cli golden"

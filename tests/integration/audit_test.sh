@@ -8,9 +8,66 @@ start_broker
 write_config
 "$DEMERIT" topics --bootstrap "$BOOTSTRAP" --partitions 3 > /dev/null
 "$DEMERIT" gen --rules "$RULES" --employees 40 --days 35 --seed 77 --out "$WORK/events.ndjson" 2> /dev/null
-"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/events.ndjson" 2> /dev/null
+# The first part of the events, processed; then the rest, not yet.
+head -n 3000 "$WORK/events.ndjson" > "$WORK/first.ndjson"
+tail -n +3001 "$WORK/events.ndjson" > "$WORK/rest.ndjson"
+"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/first.ndjson" 2> /dev/null
 start_processor a
-wait_caught_up 120 && pass "processor caught up" || fail "processor"
+wait_caught_up 120 && pass "processor caught up with the first part" || fail "processor"
+# The ends of the input partitions now: the first part, as offsets.
+first_offsets=$("$DEMERIT" lag --bootstrap "$BOOTSTRAP" \
+  | awk -F'\t' 'NF == 5 { split($4, end, " "); printf "%s%s:%s:-%s", sep, $1, $2, end[2]; sep = "," }')
+kill_processor a TERM
+"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/rest.ndjson" 2> /dev/null
+
+# Bounded by offsets: exactly the decisions of a file replay of the first part.
+"$DEMERIT" replay --rules "$RULES" --events "$WORK/first.ndjson" --net -q > "$WORK/first.net"
+"$DEMERIT" replay --rules "$RULES" --bootstrap "$BOOTSTRAP" --offsets "$first_offsets" --net -q > "$WORK/offsets.net"
+if cmp -s "$WORK/offsets.net" "$WORK/first.net" && [ -s "$WORK/first.net" ]; then
+  pass "replay --offsets ${first_offsets:0:60}... prints the bytes of a replay of the first part ($(wc -l < "$WORK/first.net") standing)"
+else
+  fail "replay --offsets differs from a replay of the first part"
+fi
+# Half of one partition: other decisions.
+calls_end=$(echo "$first_offsets" | tr , '\n' | grep '^calls.events:1:' | cut -d- -f2)
+half=$((calls_end / 2))
+split=$(echo "$first_offsets" | tr , '\n' | grep -v '^calls.events:1:' | paste -sd,)
+"$DEMERIT" replay --rules "$RULES" --bootstrap "$BOOTSTRAP" --offsets "$split" \
+  --offsets "calls.events:1:0-$half" --net -q > "$WORK/half.net"
+code=$?
+if [ "$code" = 0 ] && [ "$half" -gt 0 ] && [ -s "$WORK/half.net" ] && ! cmp -s "$WORK/half.net" "$WORK/first.net"; then
+  pass "half a partition gives other decisions (calls partition 1 up to $half of $calls_end)"
+else
+  fail "--offsets FROM-TO did not bound the read (exit $code, half $half)"
+fi
+# Up to the processor's committed offsets: the state it had when it stopped.
+"$DEMERIT" replay --rules "$RULES" --bootstrap "$BOOTSTRAP" --to-committed demerit --net -q > "$WORK/committed.net"
+cmp -s "$WORK/committed.net" "$WORK/first.net" \
+  && pass "replay --to-committed demerit prints the bytes of a replay of the first part" \
+  || fail "replay --to-committed differs from a replay of what the processor consumed"
+"$DEMERIT" audit diff --bootstrap "$BOOTSTRAP" --rules "$RULES" --to-committed demerit > "$WORK/diff-committed.out" 2> "$WORK/diff-committed.err"
+[ $? = 0 ] && grep -q "^agree" "$WORK/diff-committed.err" && pass "audit diff --to-committed with unread input: $(tail -n 1 "$WORK/diff-committed.err")" \
+  || { fail "audit diff --to-committed disagrees"; head "$WORK/diff-committed.out" "$WORK/diff-committed.err" >&2; }
+"$DEMERIT" audit diff --bootstrap "$BOOTSTRAP" --rules "$RULES" > "$WORK/diff-unbounded.out" 2> /dev/null
+[ $? = 1 ] && grep -q "^missing" "$WORK/diff-unbounded.out" && pass "without --to-committed, the unread input shows as missing" \
+  || fail "audit diff without --to-committed found no missing decisions"
+# Bounds the brokers refuse: exit 2 and a message naming the bound.
+refused() {  # refused NAME MESSAGE ARGS...
+  local name=$1 message=$2
+  shift 2
+  "$DEMERIT" replay --rules "$RULES" --bootstrap "$BOOTSTRAP" -q "$@" > /dev/null 2> "$WORK/refused.err"
+  local code=$?
+  [ "$code" = 2 ] && grep -q -- "$message" "$WORK/refused.err" && pass "$name: exit 2, $(cat "$WORK/refused.err")" \
+    || { fail "$name: exit $code"; cat "$WORK/refused.err" >&2; }
+}
+refused "unknown topic" 'demerit.nope is not an input topic (Hint: attendance.punches, callbacks.results' --offsets demerit.nope:0:-5
+refused "unknown partition" 'calls.events has no partition 7 (Hint: it has 3 partitions, 0 to 2)' --offsets calls.events:7:-5
+refused "past the end" 'calls.events partition 0 ends at offset' --offsets calls.events:0:0-99999999
+refused "bounded twice" 'partition 2 is bounded twice' --offsets calls.events:*:0-0,calls.events:2:0-0
+refused "a group without offsets" '"nobody" has committed no offset' --to-committed nobody
+
+start_processor a
+wait_caught_up 120 && pass "processor caught up with the rest" || fail "processor"
 
 "$DEMERIT" replay --rules "$RULES" --bootstrap "$BOOTSTRAP" --net -q > "$WORK/kafka.net"
 "$DEMERIT" replay --rules "$RULES" --events "$WORK/events.ndjson" --net -q > "$WORK/file.net"

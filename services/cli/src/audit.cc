@@ -1,15 +1,18 @@
 // demerit audit diff: compares two decision logs, reversals applied on both sides.
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "demerit/core/codec.h"
 #include "demerit/core/engine.h"
+#include "demerit/processor/processor.h"
+#include "kafka_source.h"
 
 namespace demerit::cli {
 namespace {
@@ -110,6 +113,59 @@ core::Status FilterByTime(const std::string& in_path, const std::string& out_pat
   return core::Status::Ok();
 }
 
+// Reads the penalties topic with `tail` between two reads of the group's
+// committed offsets, until both reads agree, and bounds `replay` to those
+// offsets. The processor commits its decisions and its offsets in one
+// transaction: with the offsets unchanged around the read, the topic held the
+// decisions of exactly the input up to them. Returns an exit code.
+int ReadAtCommittedOffsets(const AuditDiffOptions& o, const TailOptions& tail,
+                           ReplayOptions* replay) {
+  auto config = KafkaSettings(o.kafka);
+  if (!config.ok()) {
+    std::cerr << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto same = [](const std::vector<kafka::TopicPartition>& a,
+                 const std::vector<kafka::TopicPartition>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+      return x.topic == y.topic && x.partition == y.partition && x.offset == y.offset;
+    });
+  };
+  constexpr int kAttempts = 3;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    auto before = CommittedInputOffsets(*config, o.to_committed);
+    if (!before.ok()) {
+      std::cerr << before.status().message() << "\n";
+      return processor::kProcessKafka;
+    }
+    if (std::none_of(before->begin(), before->end(),
+                     [](const auto& tp) { return tp.offset >= 0; })) {
+      std::cerr << "--to-committed: the consumer group \"" << o.to_committed
+                << "\" has committed no offset on the input topics (Hint: the processor's group "
+                   "is its application id, by default demerit)\n";
+      return kExitUsage;
+    }
+    if (int code = RunTail(tail); code != kExitOk) return code;
+    auto after = CommittedInputOffsets(*config, o.to_committed);
+    if (!after.ok()) {
+      std::cerr << after.status().message() << "\n";
+      return processor::kProcessKafka;
+    }
+    if (same(*before, *after)) {
+      // Up to the committed offset; nothing of a partition without one.
+      for (const auto& tp : *before) {
+        replay->offsets.push_back(tp.topic + ":" + std::to_string(tp.partition) + ":" +
+                                  (tp.offset < 0 ? "0-0" : "-" + std::to_string(tp.offset)));
+      }
+      return kExitOk;
+    }
+  }
+  std::cerr << "--to-committed: the group \"" << o.to_committed << "\" committed new offsets "
+            << "while the penalties topic was read, " << kAttempts << " times (Hint: stop the "
+            << "processor, or run the audit when no input arrives)\n";
+  return processor::kProcessKafka;
+}
+
 }  // namespace
 
 // The committed decisions against a replay of the input topics, compared
@@ -140,18 +196,18 @@ int RunAuditDiffKafka(const AuditDiffOptions& o) {
   replay.kafka = o.kafka;
   replay.quiet = true;
   replay.out = dir + "/replay-all.ndjson";
-  int code = RunReplay(replay);
-  if (code != kExitOk && code != kExitRejected) {
-    std::filesystem::remove_all(dir);
-    return code;
-  }
   TailOptions tail;
   tail.kafka = o.kafka;
   tail.from_beginning = true;
   tail.exit_at_end = true;
   tail.out = dir + "/committed-all.ndjson";
-  code = RunTail(tail);
+  int code = o.to_committed.empty() ? RunTail(tail) : ReadAtCommittedOffsets(o, tail, &replay);
   if (code != kExitOk) {
+    std::filesystem::remove_all(dir);
+    return code;
+  }
+  code = RunReplay(replay);
+  if (code != kExitOk && code != kExitRejected) {
     std::filesystem::remove_all(dir);
     return code;
   }
@@ -164,6 +220,7 @@ int RunAuditDiffKafka(const AuditDiffOptions& o) {
   }
   AuditDiffOptions files = o;
   files.kafka = {};
+  files.to_committed.clear();
   files.decisions = dir + "/committed.ndjson";
   files.against = dir + "/replay.ndjson";
   code = RunAuditDiff(files);
@@ -175,6 +232,11 @@ int RunAuditDiff(const AuditDiffOptions& o) {
   if (!o.kafka.bootstrap.empty() || !o.kafka.config_file.empty()) return RunAuditDiffKafka(o);
   if (o.decisions.empty() || o.against.empty()) {
     std::cerr << "audit diff: give --decisions FILE --against FILE, or --bootstrap ADDR\n";
+    return kExitUsage;
+  }
+  if (!o.to_committed.empty()) {
+    std::cerr << "audit diff: --to-committed bounds a replay of the input topics (Hint: "
+                 "--bootstrap ADDR instead of --decisions and --against)\n";
     return kExitUsage;
   }
   Log left, right;

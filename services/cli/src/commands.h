@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "demerit/core/rules.h"
+#include "demerit/processor/config.h"
 #include "demerit/v1/events.pb.h"
 
 namespace demerit::cli {
@@ -27,6 +28,9 @@ struct KafkaOptions {
   std::string config_file;  // optional YAML, as for `demerit process`
 };
 
+// The settings of a Kafka command: defaults, --config, flags, environment.
+core::StatusOr<processor::ProcessorConfig> KafkaSettings(const KafkaOptions& options);
+
 struct ReplayOptions {
   std::string rules_dir = "rules";
   std::string events;                 // a file, or - for standard input
@@ -36,8 +40,12 @@ struct ReplayOptions {
   bool net = false;
   bool quiet = false;
   size_t cache_mb = 1024;  // employees' state kept in memory
-  KafkaOptions kafka;       // with a bootstrap: read the input topics instead of --events
-  std::string from, to;     // event-time bounds, RFC 3339, [from, to)
+  KafkaOptions kafka;      // with a bootstrap: read the input topics instead of --events
+  std::string from, to;    // event-time bounds, RFC 3339, [from, to)
+  // With a bootstrap: offset bounds of the input partitions (TOPIC:PARTITION:FROM-TO,
+  // see ParseOffsetRanges), and a consumer group whose committed offsets end the read.
+  std::vector<std::string> offsets;
+  std::string to_committed;
   std::string out = "-";    // where the decisions go
   std::string metrics_out;  // write the metrics here at the end (Prometheus text format)
 };
@@ -110,6 +118,10 @@ struct AuditDiffOptions {
   KafkaOptions kafka;
   std::string rules = "rules";
   std::string from, to;
+  // A consumer group: the replay reads the input up to its committed offsets,
+  // fetched around the read of the penalties topic and required to be the
+  // same before and after it.
+  std::string to_committed;
 };
 // Exit 0 only when both logs, reversals applied, have the same standing decisions.
 int RunAuditDiff(const AuditDiffOptions& options);
@@ -120,10 +132,13 @@ int RunAuditDiff(const AuditDiffOptions& options);
 // `max_lines` lines when it is positive. When `must_contain` is not empty,
 // lines without that text are skipped unparsed (a fast filter: the visitor
 // still checks what it needs). Stops at the first line that is not a
-// decision, with an error naming `name` and the line.
-core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
-                             std::string_view must_contain,
-                             const std::function<void(int64_t, const v1::Decision&)>& visit);
+// decision, with an error naming `name` and the line; with `on_bad`, calls
+// on_bad(line, why) for such a line instead and goes on. A line skipped
+// unparsed counts as bad when it is not shaped as one JSON object.
+core::Status ReadDecisionLog(
+    std::istream& in, const std::string& name, int64_t max_lines, std::string_view must_contain,
+    const std::function<void(int64_t, const v1::Decision&)>& visit,
+    const std::function<void(int64_t, const std::string&)>& on_bad = nullptr);
 
 struct ExplainOptions {
   KafkaOptions kafka;                 // with a bootstrap: the log is the penalties topic

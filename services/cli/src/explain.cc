@@ -223,7 +223,8 @@ class LogSource {
  public:
   explicit LogSource(std::string path) : path_(std::move(path)) {}
   core::Status ForEach(std::string_view must_contain,
-                       const std::function<void(int64_t, const v1::Decision&)>& visit) {
+                       const std::function<void(int64_t, const v1::Decision&)>& visit,
+                       const std::function<void(int64_t, const std::string&)>& on_bad) {
     if (path_ == "-") {
       if (!stdin_) {
         auto all = processor::ReadFile("-");
@@ -231,11 +232,11 @@ class LogSource {
         stdin_ = std::move(*all);
       }
       std::istringstream in(*stdin_);
-      return ReadDecisionLog(in, path_, 0, must_contain, visit);
+      return ReadDecisionLog(in, path_, 0, must_contain, visit, on_bad);
     }
     std::ifstream in(path_, std::ios::binary);
     if (!in) return core::Status::Error("cannot read " + path_);
-    return ReadDecisionLog(in, path_, 0, must_contain, visit);
+    return ReadDecisionLog(in, path_, 0, must_contain, visit, on_bad);
   }
 
  private:
@@ -279,18 +280,39 @@ int RunExplain(const ExplainOptions& options) {
     return kExitUsage;
   }
 
+  // Lines of the log that are not decisions: reported, skipped.
+  std::map<int64_t, std::string> bad_lines;
+  auto on_bad = [&](int64_t line, const std::string& why) { bad_lines.emplace(line, why); };
+  auto report_bad_lines = [&] {
+    for (const auto& [line, why] : bad_lines) {
+      std::cerr << o.decisions << ": line " << line << ": " << why << " (skipped)\n";
+    }
+  };
+
   // Pass 1: the line the id names.
   LogSource log(o.decisions);
   std::optional<v1::Decision> named;
-  auto status = log.ForEach(QuotedForFilter(o.penalty_id), [&](int64_t, const v1::Decision& d) {
-    if (!named && d.penalty_id() == o.penalty_id) named = d;
-  });
+  int64_t named_line = 0;
+  auto status = log.ForEach(
+      QuotedForFilter(o.penalty_id),
+      [&](int64_t line, const v1::Decision& d) {
+        if (!named && d.penalty_id() == o.penalty_id) {
+          named = d;
+          named_line = line;
+        }
+      },
+      on_bad);
   if (!status.ok()) {
     std::cerr << status.message() << "\n";
     return kExitIo;
   }
   if (!named) {
-    std::cerr << o.penalty_id << ": no decision with this id in " << o.decisions << "\n";
+    report_bad_lines();
+    std::cerr << o.penalty_id << ": no decision with this id in " << o.decisions;
+    if (!o.penalty_id.starts_with("pen-") && !o.penalty_id.starts_with("rev-")) {
+      std::cerr << " (Hint: an issue's id starts with pen-, a reversal's with rev-)";
+    }
+    std::cerr << "\n";
     return kExitRejected;
   }
   // A reversal is explained by the issue it reverses; it carries that issue's
@@ -304,8 +326,7 @@ int RunExplain(const ExplainOptions& options) {
   std::vector<HistoryEntry> history;
   std::map<std::string, v1::Decision> standing;  // on the same counter, by penalty_id
   const std::string subject = Subject(*named);
-  status = log.ForEach(QuotedForFilter(named->employee_id()), [&](int64_t line,
-                                                                  const v1::Decision& d) {
+  auto visit = [&](int64_t line, const v1::Decision& d) {
     bool mine = (d.kind() == v1::ISSUE && d.penalty_id() == issue_id) ||
                 (d.kind() == v1::REVERSAL && d.reverses_penalty_id() == issue_id);
     // The same occurrence decided differently (re-ranked, capped otherwise) belongs
@@ -321,12 +342,30 @@ int RunExplain(const ExplainOptions& options) {
     } else if (d.kind() == v1::ISSUE) {
       standing[d.penalty_id()] = d;
     }
-  });
+  };
+  status = log.ForEach(QuotedForFilter(named->employee_id()), visit, on_bad);
   if (!status.ok()) {
     std::cerr << status.message() << "\n";
     return kExitIo;
   }
+  report_bad_lines();
   std::vector<std::string> notes;
+  if (!bad_lines.empty()) {
+    std::string lines;
+    int listed = 0;
+    for (const auto& [line, why] : bad_lines) {
+      if (++listed > 10) {
+        lines += ", ...";
+        break;
+      }
+      lines += (lines.empty() ? "" : ", ") + std::to_string(line);
+    }
+    const bool one = bad_lines.size() == 1;
+    notes.push_back(
+        std::to_string(bad_lines.size()) + (one ? " line" : " lines") + " of " + o.decisions +
+        (one ? " is not a decision and was" : " are not decisions and were") + " skipped (" +
+        (one ? "line " : "lines ") + lines + "): the history may be incomplete");
+  }
   if (!issue) {
     // Only the reversal is in the log: it holds the issue's content.
     issue = *named;
@@ -495,6 +534,11 @@ int RunExplain(const ExplainOptions& options) {
     Json j;
     j["penalty_id"] = o.penalty_id;
     j["explains"] = issue_id;
+    if (named->kind() == v1::REVERSAL) {
+      j["reversal"] = {{"penalty_id", named->penalty_id()},
+                       {"line", named_line},
+                       {"cause_event_id", named->cause_event_id()}};
+    }
     j["stands"] = stands;
     j["decision"] = Json::parse(core::DecisionToJson(d));
     j["rule"] = {{"id", qualified},
@@ -608,14 +652,16 @@ int RunExplain(const ExplainOptions& options) {
     j["history"] = hist;
     j["notes"] = notes;
     std::cout << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
-    return kExitOk;
+    return bad_lines.empty() ? kExitOk : kExitRejected;
   }
 
   std::ostringstream out;
   out << d.penalty_id() << ": " << (stands ? "stands" : "does not stand")
       << " at the end of " << o.decisions << "\n";
   if (named->kind() == v1::REVERSAL) {
-    out << "(" << o.penalty_id << " is a reversal of it, explained here through the issue)\n";
+    out << "(" << o.penalty_id << ", line " << named_line << ", is a reversal of it"
+        << (named->cause_event_id().empty() ? "" : ", caused by event " + named->cause_event_id())
+        << "; explained here through the issue it reverses)\n";
   }
   std::vector<std::vector<std::string>> facts;
   facts.push_back({"employee", d.employee_id()});
@@ -769,7 +815,7 @@ int RunExplain(const ExplainOptions& options) {
       << " issued " << issued << (issued == 1 ? " time" : " times") << ", reversed " << reversed
       << (reversed == 1 ? " time" : " times") << ")\n";
   std::cout << out.str();
-  return kExitOk;
+  return bad_lines.empty() ? kExitOk : kExitRejected;
 }
 
 }  // namespace demerit::cli

@@ -23,16 +23,29 @@ namespace demerit::cli {
 
 core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
                              std::string_view must_contain,
-                             const std::function<void(int64_t, const v1::Decision&)>& visit) {
+                             const std::function<void(int64_t, const v1::Decision&)>& visit,
+                             const std::function<void(int64_t, const std::string&)>& on_bad) {
   std::string line;
   int64_t number = 0;
   v1::Decision d;
   while ((max_lines <= 0 || number < max_lines) && std::getline(in, line)) {
     ++number;
-    if (!must_contain.empty() && line.find(must_contain) == std::string::npos) continue;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    if (!must_contain.empty() && line.find(must_contain) == std::string::npos) {
+      // Unparsed; but a line cut short or run together shows in its shape.
+      size_t last = line.find_last_not_of(" \t\r");
+      if (on_bad && (line[first] != '{' || line[last] != '}')) {
+        on_bad(number, "not a valid decision: not one JSON object on the line");
+      }
+      continue;
+    }
     if (auto bad = core::ParseDecisionJson(line, &d)) {
-      return core::Status::Error(name + ": line " + std::to_string(number) + ": " + bad->detail);
+      if (!on_bad) {
+        return core::Status::Error(name + ": line " + std::to_string(number) + ": " + bad->detail);
+      }
+      on_bad(number, bad->detail);
+      continue;
     }
     visit(number, d);
   }

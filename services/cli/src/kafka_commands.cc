@@ -36,8 +36,14 @@ int ConfigError(const core::Status& s) {
   return kExitUsage;
 }
 
-// The settings shared by the Kafka commands: defaults, --config, flags, environment.
-core::StatusOr<processor::ProcessorConfig> Settings(const KafkaOptions& o) {
+kafka::ClientConfig Client(const processor::ProcessorConfig& c) {
+  return kafka::ClientConfig{c.bootstrap, c.kafka};
+}
+
+
+}  // namespace
+
+core::StatusOr<processor::ProcessorConfig> KafkaSettings(const KafkaOptions& o) {
   processor::ProcessorConfig config;
   if (!o.config_file.empty()) {
     if (auto s = processor::LoadConfigFile(o.config_file, &config); !s.ok()) return s;
@@ -46,13 +52,6 @@ core::StatusOr<processor::ProcessorConfig> Settings(const KafkaOptions& o) {
   processor::ApplyEnvironment(&config);
   return config;
 }
-
-kafka::ClientConfig Client(const processor::ProcessorConfig& c) {
-  return kafka::ClientConfig{c.bootstrap, c.kafka};
-}
-
-
-}  // namespace
 
 int RunProcess(const ProcessOptions& o) {
   processor::ProcessorConfig config;
@@ -79,7 +78,7 @@ int RunProcess(const ProcessOptions& o) {
 }
 
 int RunTopics(const TopicsOptions& o) {
-  auto config = Settings(o.kafka);
+  auto config = KafkaSettings(o.kafka);
   if (!config.ok()) return ConfigError(config.status());
   if (o.partitions < 1 || o.replication < 1) {
     std::cerr << "--partitions and --replication must be at least 1\n";
@@ -181,7 +180,7 @@ int RunTopics(const TopicsOptions& o) {
 }
 
 int RunProduce(const ProduceOptions& o) {
-  auto config = Settings(o.kafka);
+  auto config = KafkaSettings(o.kafka);
   if (!config.ok()) return ConfigError(config.status());
   InputFormat format = InputFormat::kNdjson;
   if (o.input_format == "pb" ||
@@ -227,7 +226,7 @@ int RunProduce(const ProduceOptions& o) {
 }
 
 int RunTail(const TailOptions& o) {
-  auto config = Settings(o.kafka);
+  auto config = KafkaSettings(o.kafka);
   if (!config.ok()) return ConfigError(config.status());
   const std::string topic = o.topic.empty() ? config->topics.penalties : o.topic;
   const bool dead_letters = topic == config->topics.deadletter;
@@ -352,7 +351,7 @@ int ReadPenaltiesToFile(const KafkaOptions& kafka, const std::string& as_of,
 }
 
 int RunLag(const LagOptions& o) {
-  auto config = Settings(o.kafka);
+  auto config = KafkaSettings(o.kafka);
   if (!config.ok()) return ConfigError(config.status());
   const std::string group = o.group.empty() ? config->application_id : o.group;
   auto admin = kafka::Admin::Connect(Client(*config));

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,12 +14,63 @@
 
 namespace demerit::cli {
 
-// Reads the input topics of a processor configuration (every partition,
-// read_committed) from the beginning up to their ends as they were at Open().
+// Offsets of input partitions to replay, as given to --offsets:
+// TOPIC:PARTITION:FROM-TO, PARTITION a number or * (every partition of the
+// topic), FROM inclusive and TO exclusive, either empty for the beginning or
+// the end of the partition.
+struct OffsetRange {
+  std::string topic;
+  int32_t partition = -1;       // -1: every partition of the topic
+  std::optional<int64_t> from;  // none: the partition's beginning
+  std::optional<int64_t> to;    // none: the partition's end
+  std::string spec;             // as written, for messages
+};
+
+// Parses --offsets values, each one or more comma-separated ranges. Errors
+// name the bad range and what is allowed.
+core::StatusOr<std::vector<OffsetRange>> ParseOffsetRanges(const std::vector<std::string>& specs);
+
+// An input partition as the brokers have it.
+struct InputPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t low = 0;         // the first offset still held
+  int64_t high = 0;        // the high watermark: the next offset to be written
+  int64_t committed = -1;  // the consumer group's committed offset, -1 when none
+};
+
+// What to read of one input partition: offsets [from, to).
+struct PartitionSpan {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t from = 0;
+  int64_t to = 0;
+};
+
+// The spans to read: each partition from its beginning to its end, narrowed by
+// `ranges` and, with `to_committed`, ended at the group's committed offset (a
+// partition without one is not read). Fails, with a message for the command
+// line, on a range naming a topic that is not an input topic, a partition
+// that does not exist or is named twice, or offsets the partition does not
+// hold; and, with `to_committed`, when the group has committed no offset at all.
+core::StatusOr<std::vector<PartitionSpan>> ResolveSpans(const std::vector<InputPartition>& inputs,
+                                                        const std::vector<OffsetRange>& ranges,
+                                                        bool to_committed,
+                                                        const std::string& group);
+
+// Reads the input topics of a processor configuration (read_committed):
+// Connect() finds every input partition, Start() reads the given spans, in
+// the order the records arrive.
 class KafkaEventSource {
  public:
-  static core::StatusOr<std::unique_ptr<KafkaEventSource>> Open(
-      const processor::ProcessorConfig& config);
+  // Finds the input partitions and their watermarks; with a `group`, also the
+  // group's committed offsets.
+  static core::StatusOr<std::unique_ptr<KafkaEventSource>> Connect(
+      const processor::ProcessorConfig& config, const std::string& group);
+  const std::vector<InputPartition>& inputs() const { return inputs_; }
+  // Reads each span from its start to its end.
+  core::Status Start(const std::vector<PartitionSpan>& spans);
+
   EventReader::Result Next(v1::Envelope* event, core::Rejection* rejection);
   // topic/partition@offset of the last record.
   const std::string& where() const { return where_; }
@@ -26,9 +80,14 @@ class KafkaEventSource {
   bool AtEnd(bool idle);
   std::unique_ptr<kafka::PartitionReader> reader_;
   std::map<std::string, core::Stream> streams_;
-  std::vector<kafka::TopicPartition> ends_;  // offset = high watermark at Open()
+  std::vector<InputPartition> inputs_;
+  std::vector<kafka::TopicPartition> ends_;  // offset = the end of the span
   std::string where_;
   uint64_t bytes_ = 0;
 };
+
+// The consumer group's committed offsets for every input partition (-1 when none).
+core::StatusOr<std::vector<kafka::TopicPartition>> CommittedInputOffsets(
+    const processor::ProcessorConfig& config, const std::string& group);
 
 }  // namespace demerit::cli

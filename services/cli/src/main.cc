@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
 
   ReplayOptions replay;
   auto* replay_cmd = app.add_subcommand(
-      "replay", "Apply rules to an event file and print the decisions (NDJSON by default)");
+      "replay",
+      "Apply rules to an event file, or the input topics, and print the decisions (NDJSON by "
+      "default)");
   replay_cmd->add_option("--rules", replay.rules_dir, "Rules directory")->capture_default_str();
   replay_cmd->add_option("--events", replay.events,
                          "Event file, - for standard input");
@@ -23,6 +25,18 @@ int main(int argc, char** argv) {
                          "YAML configuration for --bootstrap (topic names, kafka: properties)");
   replay_cmd->add_option("--from", replay.from, "Only events with occurred_at >= this (RFC 3339)");
   replay_cmd->add_option("--to", replay.to, "Only events with occurred_at < this (RFC 3339)");
+  replay_cmd
+      ->add_option("--offsets", replay.offsets,
+                   "With --bootstrap: read only offsets [FROM, TO) of a partition, as "
+                   "TOPIC:PARTITION:FROM-TO (PARTITION * for all; FROM or TO may be "
+                   "empty); repeatable or comma-separated")
+      ->type_name("TOPIC:PARTITION:FROM-TO")
+      ->allow_extra_args(false);
+  replay_cmd
+      ->add_option("--to-committed", replay.to_committed,
+                   "With --bootstrap: stop each partition at the committed offset of this "
+                   "consumer group (the processor's: its application id, demerit)")
+      ->type_name("GROUP");
   replay_cmd->add_option("--out", replay.out, "Write the decisions here (default: stdout)");
   replay_cmd->add_option("--input-format", replay.input_format,
                          "ndjson or pb (length-delimited binary); auto: pb for *.pb and *.bin")
@@ -128,6 +142,11 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("--rules", diff.rules, "Rules for the replay")->capture_default_str();
   diff_cmd->add_option("--from", diff.from, "Event-time bound, RFC 3339 (inclusive)");
   diff_cmd->add_option("--to", diff.to, "Event-time bound, RFC 3339 (exclusive)");
+  diff_cmd
+      ->add_option("--to-committed", diff.to_committed,
+                   "With --bootstrap: replay the input up to this consumer group's committed "
+                   "offsets (the processor's: its application id, demerit)")
+      ->type_name("GROUP");
   diff_cmd->add_flag("--json", diff.json, "Findings as NDJSON");
 
   ExplainOptions explain;

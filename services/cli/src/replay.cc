@@ -3,20 +3,21 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "commands.h"
 #include "decision_table.h"
 #include "demerit/core/engine.h"
 #include "demerit/metrics/metrics.h"
+#include "demerit/processor/config.h"
+#include "demerit/processor/processor.h"
+#include "demerit/processor/rule_files.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "event_reader.h"
 #include "kafka_source.h"
-#include "demerit/processor/config.h"
-#include "demerit/processor/rule_files.h"
 
 namespace demerit::cli {
 
@@ -74,22 +75,38 @@ int RunReplay(const ReplayOptions& options) {
     std::cerr << "replay: give either --events FILE (- for standard input) or --bootstrap ADDR\n";
     return kExitUsage;
   }
+  if (!from_kafka && (!options.offsets.empty() || !options.to_committed.empty())) {
+    std::cerr << "replay: --offsets and --to-committed bound a replay of the input topics "
+                 "(Hint: --bootstrap ADDR instead of --events)\n";
+    return kExitUsage;
+  }
+  auto ranges = ParseOffsetRanges(options.offsets);
+  if (!ranges.ok()) {
+    std::cerr << ranges.status().message() << "\n";
+    return kExitUsage;
+  }
   std::unique_ptr<EventReader> file_reader;
   std::unique_ptr<KafkaEventSource> kafka_source;
   if (from_kafka) {
-    processor::ProcessorConfig config;
-    if (!options.kafka.config_file.empty()) {
-      if (auto s = processor::LoadConfigFile(options.kafka.config_file, &config); !s.ok()) {
-        std::cerr << s.message() << "\n";
-        return kExitUsage;
-      }
+    auto config = KafkaSettings(options.kafka);
+    if (!config.ok()) {
+      std::cerr << config.status().message() << "\n";
+      return kExitUsage;
     }
-    if (!options.kafka.bootstrap.empty()) config.bootstrap = options.kafka.bootstrap;
-    processor::ApplyEnvironment(&config);
-    auto source = KafkaEventSource::Open(config);
+    auto source = KafkaEventSource::Connect(*config, options.to_committed);
     if (!source.ok()) {
       std::cerr << source.status().message() << "\n";
-      return 5;
+      return processor::kProcessKafka;
+    }
+    auto spans = ResolveSpans((*source)->inputs(), *ranges, !options.to_committed.empty(),
+                              options.to_committed);
+    if (!spans.ok()) {
+      std::cerr << spans.status().message() << "\n";
+      return kExitUsage;
+    }
+    if (auto s = (*source)->Start(*spans); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return processor::kProcessKafka;
     }
     kafka_source = std::move(*source);
   } else {
