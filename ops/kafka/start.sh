@@ -257,18 +257,6 @@ logger.statechange.level = WARN
 logger.authorizer.name = kafka.authorizer.logger
 logger.authorizer.level = WARN
 EOF
-
-  cat > "$data_dir/tools-log4j2.properties" <<'EOF'
-status = warn
-name = demerit-kafka-tools
-appender.err.type = Console
-appender.err.name = STDERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = STDERR
-EOF
 }
 
 # ---------------------------------------------------------------- cleanup on failure
@@ -291,7 +279,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 tools_java() { # run a Kafka tool class quietly (its stdout goes to stderr)
-  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$data_dir/tools-log4j2.properties" \
+  "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$KAFKA_OPS_DIR/tools-log4j2.properties" \
     -cp "$KAFKA_LIB_DIR/*" "$@"
 }
 

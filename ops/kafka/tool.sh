@@ -31,24 +31,7 @@ ensure_java
 export DEMERIT_KAFKA_JAVA="$JAVA"
 "$KAFKA_OPS_DIR/fetch.sh"
 
-logcfg="$KAFKA_LIB_DIR/.tools-log4j2.properties"
-if [ ! -s "$logcfg" ] && [ ! -w "$KAFKA_LIB_DIR" ]; then
-  logcfg="${TMPDIR:-/tmp}/demerit-kafka-tools-log4j2.$(id -u).properties"
-fi
-if [ ! -s "$logcfg" ]; then
-  cat > "$logcfg.$$" <<'EOF2'
-status = warn
-name = demerit-kafka-tools
-appender.err.type = Console
-appender.err.name = STDERR
-appender.err.target = SYSTEM_ERR
-appender.err.layout.type = PatternLayout
-appender.err.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.err.ref = STDERR
-EOF2
-  mv -f "$logcfg.$$" "$logcfg"
-fi
+logcfg="$KAFKA_OPS_DIR/tools-log4j2.properties"
 
 # shellcheck disable=SC2086
 exec "$JAVA" ${KAFKA_TOOL_HEAP_OPTS:--Xmx256m} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \

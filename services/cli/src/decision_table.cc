@@ -23,6 +23,32 @@ size_t Width(const std::string& s) {
 
 }  // namespace
 
+void PrintAligned(const std::vector<std::vector<std::string>>& rows, const std::string& indent,
+                  bool header_rule, std::ostream& out) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], Width(row[i]));
+  }
+  auto print = [&](const std::vector<std::string>& row) {
+    std::string line = indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - Width(row[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << '\n';
+  };
+  for (size_t r = 0; r < rows.size(); ++r) {
+    print(rows[r]);
+    if (r == 0 && header_rule) {
+      std::vector<std::string> rule;
+      for (size_t w : widths) rule.push_back(std::string(w, '-'));
+      print(rule);
+    }
+  }
+}
+
 void PrintDecisionTable(const std::vector<v1::Decision>& decisions, bool show_kind,
                         std::ostream& out) {
   std::vector<std::string> header = {"employee", "site",   "occurred_at (UTC)", "rule",
@@ -50,25 +76,9 @@ void PrintDecisionTable(const std::vector<v1::Decision>& decisions, bool show_ki
     if (show_kind) row.insert(row.begin(), v1::DecisionKind_Name(d.kind()));
     rows.push_back(std::move(row));
   }
-  std::vector<size_t> widths(header.size());
-  for (size_t i = 0; i < header.size(); ++i) widths[i] = Width(header[i]);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], Width(row[i]));
-  }
-  auto print = [&](const std::vector<std::string>& row) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - Width(row[i]) + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << '\n';
-  };
-  print(header);
-  std::vector<std::string> rule;
-  for (size_t w : widths) rule.push_back(std::string(w, '-'));
-  print(rule);
-  for (const auto& row : rows) print(row);
+  rows.insert(rows.begin(), header);
+  PrintAligned(rows, "", true, out);
+  rows.erase(rows.begin());
   out << "(" << rows.size() << " decisions)\n";
 }
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "decision_table.h"
 #include "demerit/core/codec.h"
 #include "demerit/core/engine.h"
 #include "demerit/core/facts.h"
@@ -100,36 +101,6 @@ std::string Ordinal(int n) {
     if (n % 10 == 3) suffix = "rd";
   }
   return std::to_string(n) + suffix;
-}
-
-// Display width: CJK characters take two columns.
-size_t Width(const std::string& s) {
-  size_t w = 0;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-    w += len >= 3 ? 2 : 1;
-    i += len;
-  }
-  return w;
-}
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent,
-                std::ostream& out) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], Width(row[i]));
-  }
-  for (const auto& row : rows) {
-    std::string line = indent;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(widths[i] - Width(row[i]) + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << '\n';
-  }
 }
 
 std::string StepText(const core::Step& step, const std::string& currency) {
@@ -717,7 +688,7 @@ int RunExplain(const ExplainOptions& options) {
                                   v1::Action_Name(d.action())});
   facts.push_back({"reason", d.reason()});
   for (const auto& n : notes) facts.push_back({"note", n});
-  PrintTable(facts, "  ", out);
+  PrintAligned(facts, "  ", false, out);
 
   if (ladder != nullptr) {
     out << "\nLadder of " << d.counter() << " (per " << WindowKindText(rule->counter->window)
@@ -730,7 +701,7 @@ int RunExplain(const ExplainOptions& options) {
       steps.push_back({applied ? ">" : " ", std::to_string(i + 1),
                        StepText(ladder->steps[i], currency), applied ? "<- applied" : ""});
     }
-    PrintTable(steps, "  ", out);
+    PrintAligned(steps, "  ", false, out);
   }
 
   out << "\nOccurrences in window " << d.window()
@@ -751,7 +722,7 @@ int RunExplain(const ExplainOptions& options) {
          r.decision ? core::FormatMoney(r.decision->amount_minor(), r.decision->currency()) : "-",
          (r.decision ? r.decision->penalty_id() + " " : "") + StatusText(r, stands)});
   }
-  PrintTable(table, "  ", out);
+  PrintAligned(table, "  ", false, out);
 
   out << "\nEvidence (the trigger first, then the earlier occurrences that brought the ladder to "
          "this step):\n";
@@ -770,7 +741,7 @@ int RunExplain(const ExplainOptions& options) {
     }
     evidence.push_back({id, role_of(i), content});
   }
-  PrintTable(evidence, "  ", out);
+  PrintAligned(evidence, "  ", false, out);
 
   out << "\nHistory in " << o.decisions << " (every issue and reversal of this occurrence, in "
          "log order; * marks "
@@ -800,7 +771,7 @@ int RunExplain(const ExplainOptions& options) {
                     h.same_id ? "*" : "", x.penalty_id(), what,
                     cause.empty() ? "" : "cause: " + cause});
   }
-  PrintTable(hist, "  ", out);
+  PrintAligned(hist, "  ", false, out);
   if (!o.events.empty() && !causes.empty()) {
     out << "\nEvents that caused reversals:\n";
     std::vector<std::vector<std::string>> cause_rows;
@@ -809,7 +780,7 @@ int RunExplain(const ExplainOptions& options) {
       cause_rows.push_back(
           {c, f.event ? core::EventToJson(*f.event) : "(not in " + o.events + ")"});
     }
-    PrintTable(cause_rows, "  ", out);
+    PrintAligned(cause_rows, "  ", false, out);
   }
   out << "\nStands at the end of the log: " << (stands ? "yes" : "no") << " (" << issue_id
       << " issued " << issued << (issued == 1 ? " time" : " times") << ", reversed " << reversed

@@ -17,6 +17,7 @@
 #include "demerit/kafka/client.h"
 #include "demerit/processor/processor.h"
 #include "event_reader.h"
+#include "kafka_source.h"
 
 namespace demerit::cli {
 namespace {
@@ -251,13 +252,21 @@ int RunTail(const TailOptions& o) {
   }
   int partitions = counts->at(topic);
   std::vector<kafka::TopicPartition> assignment;
-  std::vector<int64_t> high(partitions, 0), low(partitions, 0);
+  std::vector<kafka::TopicPartition> ends;  // with --exit-at-end
   for (int p = 0; p < partitions; ++p) {
-    if (auto s = (*reader)->Watermarks(topic, p, &low[p], &high[p], 10000); !s.ok()) {
+    int64_t low = 0, committed_end = 0, end = 0;
+    if (auto s = (*reader)->Watermarks(topic, p, &low, &committed_end, 10000); !s.ok()) {
       std::cerr << s.message() << "\n";
       return processor::kProcessKafka;
     }
-    assignment.push_back({topic, p, o.from_beginning ? low[p] : high[p]});
+    // The end includes transactions open now: waited for, not cut off.
+    if (auto s = (*reader)->UncommittedEnd(topic, p, &end, 10000); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return processor::kProcessKafka;
+    }
+    int64_t start = o.from_beginning ? low : committed_end;
+    assignment.push_back({topic, p, start});
+    if (o.exit_at_end && end > start) ends.push_back({topic, p, end});
   }
   if (auto s = (*reader)->Assign(assignment); !s.ok()) {
     std::cerr << s.message() << "\n";
@@ -272,15 +281,7 @@ int RunTail(const TailOptions& o) {
     }
     as_of_ms = *t / 1'000'000;
   }
-  // Every partition read to its end; when idle, the last offset may be a
-  // transaction marker that a read never returns.
-  auto at_end = [&](bool idle) {
-    for (int p = 0; p < partitions; ++p) {
-      if (high[p] <= (o.from_beginning ? low[p] : high[p])) continue;  // nothing to read
-      if ((*reader)->Position(topic, p) < high[p] - (idle ? 1 : 0)) return false;
-    }
-    return true;
-  };
+  EndWatch watch(reader->get(), ends);
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
   std::ofstream file;
@@ -293,21 +294,17 @@ int RunTail(const TailOptions& o) {
   }
   std::ostream& out = o.out == "-" ? std::cout : file;
   int64_t printed = 0;
-  auto idle_since = std::chrono::steady_clock::now();
-  while (!(o.exit_at_end && at_end(false))) {
+  bool stuck = false;
+  while (!(o.exit_at_end && watch.Done())) {
     kafka::KafkaStatus error;
     auto record = (*reader)->Poll(200, &error);
     if (!error.ok()) std::cerr << "consumer: " << error.message << "\n";
+    EndWatch::State state = watch.After(record.has_value());
     if (!record) {
-      auto idle = std::chrono::steady_clock::now() - idle_since;
-      if (o.exit_at_end && at_end(idle > std::chrono::seconds(2))) break;
-      if (o.exit_at_end && idle > std::chrono::seconds(120)) {
-        std::cerr << topic << " stopped short of its end for 120 s (an open transaction?)\n";
-        break;
-      }
-      continue;
+      if (!o.exit_at_end || state == EndWatch::State::kReading) continue;
+      stuck = state == EndWatch::State::kStuck;
+      break;
     }
-    idle_since = std::chrono::steady_clock::now();
     if (record->timestamp_ms > as_of_ms) continue;
     std::string line;
     if (dead_letters) {
@@ -328,6 +325,10 @@ int RunTail(const TailOptions& o) {
   }
   out.flush();
   std::cerr << "read " << printed << " records from " << topic << "\n";
+  if (stuck) {
+    std::cerr << topic << " could not be read to its end\n";
+    return processor::kProcessKafka;
+  }
   return kExitOk;
 }
 

@@ -204,9 +204,12 @@ core::StatusOr<std::unique_ptr<KafkaEventSource>> KafkaEventSource::Connect(
     if (it == counts->end()) return core::Status::Error("no input topic " + name);
     for (int p = 0; p < it->second; ++p) {
       InputPartition in{name, p};
-      if (auto s = source->reader_->Watermarks(name, p, &in.low, &in.high, 10000); !s.ok()) {
+      int64_t committed_end = 0;
+      if (auto s = source->reader_->Watermarks(name, p, &in.low, &committed_end, 10000);
+          !s.ok()) {
         return s;
       }
+      if (auto s = source->reader_->UncommittedEnd(name, p, &in.high, 10000); !s.ok()) return s;
       if (auto c = committed.find({name, p}); c != committed.end()) in.committed = c->second;
       source->inputs_.push_back(in);
     }
@@ -222,34 +225,75 @@ core::Status KafkaEventSource::Start(const std::vector<PartitionSpan>& spans) {
     ends_.push_back({span.topic, span.partition, span.to});
   }
   if (assignment.empty()) return core::Status::Ok();
+  watch_ = std::make_unique<EndWatch>(reader_.get(), ends_);
   return reader_->Assign(assignment);
 }
 
-// Every partition read to the end of its span; when `idle`, the last offset
-// may be a transaction marker that a read never returns.
-bool KafkaEventSource::AtEnd(bool idle) {
+EndWatch::EndWatch(kafka::PartitionReader* reader, std::vector<kafka::TopicPartition> ends,
+                   std::chrono::seconds give_up)
+    : reader_(reader),
+      ends_(std::move(ends)),
+      give_up_(give_up),
+      idle_since_(std::chrono::steady_clock::now()) {}
+
+bool EndWatch::AtEnd() {
   for (const auto& e : ends_) {
-    if (reader_->Position(e.topic, e.partition) < e.offset - (idle ? 1 : 0)) return false;
+    if (reader_->Position(e.topic, e.partition) >= e.offset) continue;
+    // Fetched to a committed end at or past `e.offset`: whatever was not
+    // returned below it was a transaction marker or aborted.
+    if (reader_->CommittedEndReached(e.topic, e.partition) >= e.offset) continue;
+    return false;
   }
   return true;
 }
 
+EndWatch::State EndWatch::After(bool got_record) {
+  auto now = std::chrono::steady_clock::now();
+  if (got_record) {
+    idle_since_ = now;
+    return State::kReading;
+  }
+  if (AtEnd()) return State::kEnd;
+  auto idle = now - idle_since_;
+  if (idle > std::chrono::seconds(2) && !told_) {
+    told_ = true;
+    for (const auto& e : ends_) {
+      int64_t committed = reader_->CommittedEndReached(e.topic, e.partition);
+      if (committed < 0 || committed >= e.offset) continue;
+      std::cerr << e.topic << " partition " << e.partition << ": an open transaction holds offsets "
+                << committed << " to " << e.offset << " back; waiting up to " << give_up_.count()
+                << " s for it to be committed or aborted (the brokers abort the transaction of an "
+                   "instance that stopped mid-transaction after its transaction.timeout.ms)\n";
+    }
+  }
+  if (idle > give_up_) {
+    for (const auto& e : ends_) {
+      if (reader_->Position(e.topic, e.partition) >= e.offset ||
+          reader_->CommittedEndReached(e.topic, e.partition) >= e.offset) {
+        continue;
+      }
+      std::cerr << e.topic << " partition " << e.partition << " stopped short of offset "
+                << e.offset << " for " << give_up_.count() << " s (an open transaction?)\n";
+    }
+    return State::kStuck;
+  }
+  return State::kReading;
+}
+
 EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection* rejection) {
-  auto idle_since = std::chrono::steady_clock::now();
   while (!ends_.empty()) {
     kafka::KafkaStatus error;
     auto record = reader_->Poll(200, &error);
     if (!record) {
-      // Transaction markers take the last offsets: a quiet spell at the end is the end.
-      auto idle = std::chrono::steady_clock::now() - idle_since;
-      if (AtEnd(idle > std::chrono::seconds(2))) return EventReader::Result::kEnd;
-      if (idle > std::chrono::seconds(120)) {
-        std::cerr << "input topics stopped short of their ends for 120 s (an open transaction?);"
-                     " replaying what was read\n";
-        return EventReader::Result::kEnd;
+      switch (watch_->After(false)) {
+        case EndWatch::State::kReading: continue;
+        case EndWatch::State::kEnd: return EventReader::Result::kEnd;
+        case EndWatch::State::kStuck:
+          stuck_ = true;
+          return EventReader::Result::kEnd;
       }
-      continue;
     }
+    (void)watch_->After(true);
     bool past_end = true;
     for (const auto& e : ends_) {
       if (e.topic == record->topic && e.partition == record->partition) {
@@ -257,7 +301,7 @@ EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection*
       }
     }
     if (past_end) {
-      if (AtEnd(false)) return EventReader::Result::kEnd;
+      if (watch_->Done()) return EventReader::Result::kEnd;
       continue;
     }
     where_ = record->topic + "/" + std::to_string(record->partition) + "@" +

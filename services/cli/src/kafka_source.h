@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -58,6 +59,30 @@ core::StatusOr<std::vector<PartitionSpan>> ResolveSpans(const std::vector<InputP
                                                         bool to_committed,
                                                         const std::string& group);
 
+// Follows a read_committed reader towards fixed partition ends (offsets
+// taken when reading began, including records of transactions then open).
+// Says so when an open transaction holds the committed end back (an instance
+// that stopped mid-transaction: the brokers abort it after its
+// transaction.timeout.ms), and gives up after `give_up`.
+class EndWatch {
+ public:
+  enum class State { kReading, kEnd, kStuck };
+  EndWatch(kafka::PartitionReader* reader, std::vector<kafka::TopicPartition> ends,
+           std::chrono::seconds give_up = std::chrono::seconds(180));
+  // After each poll of the reader: whether it returned a record.
+  State After(bool got_record);
+  // Whether every partition is read to its end.
+  bool Done() { return AtEnd(); }
+
+ private:
+  bool AtEnd();
+  kafka::PartitionReader* reader_;
+  std::vector<kafka::TopicPartition> ends_;  // offset = the end
+  std::chrono::seconds give_up_;
+  std::chrono::steady_clock::time_point idle_since_;
+  bool told_ = false;
+};
+
 // Reads the input topics of a processor configuration (read_committed):
 // Connect() finds every input partition, Start() reads the given spans, in
 // the order the records arrive.
@@ -72,13 +97,17 @@ class KafkaEventSource {
   core::Status Start(const std::vector<PartitionSpan>& spans);
 
   EventReader::Result Next(v1::Envelope* event, core::Rejection* rejection);
+  // Whether reading stopped short of the ends (an open transaction that did
+  // not end in time; a message was printed).
+  bool stuck() const { return stuck_; }
   // topic/partition@offset of the last record.
   const std::string& where() const { return where_; }
   uint64_t bytes() const { return bytes_; }
 
  private:
-  bool AtEnd(bool idle);
   std::unique_ptr<kafka::PartitionReader> reader_;
+  std::unique_ptr<EndWatch> watch_;
+  bool stuck_ = false;
   std::map<std::string, core::Stream> streams_;
   std::vector<InputPartition> inputs_;
   std::vector<kafka::TopicPartition> ends_;  // offset = the end of the span

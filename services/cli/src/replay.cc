@@ -267,6 +267,10 @@ int RunReplay(const ReplayOptions& options) {
       }
     }
   }
+  if (kafka_source && kafka_source->stuck()) {
+    std::cerr << "replay: the input topics could not be read to their ends\n";
+    return processor::kProcessKafka;
+  }
   cache.Flush();
   if (auto s = (*store)->Close(); !s.ok()) {
     std::cerr << s.message() << "\n";

@@ -116,15 +116,19 @@ class ErrorLogger : public RdKafka::EventCb {
   bool fatal = false;
 };
 
+using EndOffsets = std::map<std::pair<std::string, int32_t>, int64_t>;
+
 // One record from a consumer, or none: on a timeout, at the end of a
-// partition, or on an error (in *error).
+// partition (noted in *ends when given), or on an error (in *error).
 std::optional<Record> Consume(RdKafka::KafkaConsumer& consumer, int timeout_ms,
-                              KafkaStatus* error) {
+                              KafkaStatus* error, EndOffsets* ends = nullptr) {
   std::unique_ptr<RdKafka::Message> m(consumer.consume(timeout_ms));
   switch (m->err()) {
     case RdKafka::ERR_NO_ERROR: return ToRecord(*m);
-    case RdKafka::ERR__TIMED_OUT:
-    case RdKafka::ERR__PARTITION_EOF: return std::nullopt;
+    case RdKafka::ERR__PARTITION_EOF:
+      if (ends != nullptr) (*ends)[{m->topic_name(), m->partition()}] = m->offset();
+      return std::nullopt;
+    case RdKafka::ERR__TIMED_OUT: return std::nullopt;
     default:
       *error = FromCode(m->err());
       error->message += ": " + m->errstr();
@@ -520,6 +524,10 @@ KafkaStatus TransactionalProducer::Abort() {
 
 void TransactionalProducer::Poll() { impl_->producer->poll(0); }
 
+KafkaStatus TransactionalProducer::Flush(int timeout_ms) {
+  return FromCode(impl_->producer->flush(timeout_ms));
+}
+
 std::map<std::pair<std::string, int32_t>, int64_t> TransactionalProducer::TakeDelivered() {
   std::lock_guard<std::mutex> lock(impl_->tracker.mu);
   auto out = std::move(impl_->tracker.delivered);
@@ -600,24 +608,31 @@ core::Status Producer::Flush(int timeout_ms) {
 // ---------------------------------------------------------------- PartitionReader
 
 struct PartitionReader::Impl {
+  ClientConfig config;
   ErrorLogger events;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer;
+  EndOffsets ends;  // where each partition's fetching last reached the committed end
+  // read_uncommitted, for the high watermark; made on first use.
+  ErrorLogger uncommitted_events;
+  std::unique_ptr<RdKafka::KafkaConsumer> uncommitted;
 };
 
 PartitionReader::PartitionReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 PartitionReader::~PartitionReader() {
   if (impl_ && impl_->consumer) impl_->consumer->close();
+  if (impl_ && impl_->uncommitted) impl_->uncommitted->close();
 }
 
 core::StatusOr<std::unique_ptr<PartitionReader>> PartitionReader::Create(
     const ClientConfig& config) {
   auto impl = std::make_unique<Impl>();
+  impl->config = config;
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   if (auto s = Configure(conf.get(), config,
                          {{"group.id", "demerit-reader"},
                           {"enable.auto.commit", "false"},
                           {"isolation.level", "read_committed"},
-                          {"enable.partition.eof", "false"}});
+                          {"enable.partition.eof", "true"}});
       !s.ok()) {
     return s;
   }
@@ -643,7 +658,12 @@ core::Status PartitionReader::Assign(const std::vector<TopicPartition>& partitio
 }
 
 std::optional<Record> PartitionReader::Poll(int timeout_ms, KafkaStatus* error) {
-  return Consume(*impl_->consumer, timeout_ms, error);
+  return Consume(*impl_->consumer, timeout_ms, error, &impl_->ends);
+}
+
+int64_t PartitionReader::CommittedEndReached(const std::string& topic, int32_t partition) const {
+  auto it = impl_->ends.find({topic, partition});
+  return it == impl_->ends.end() ? -1 : it->second;
 }
 
 core::Status PartitionReader::Watermarks(const std::string& topic, int32_t partition,
@@ -652,21 +672,31 @@ core::Status PartitionReader::Watermarks(const std::string& topic, int32_t parti
                          timeout_ms);
 }
 
+core::Status PartitionReader::UncommittedEnd(const std::string& topic, int32_t partition,
+                                             int64_t* end, int timeout_ms) {
+  if (!impl_->uncommitted) {
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    if (auto s = Configure(conf.get(), impl_->config, {{"group.id", "demerit-reader"}});
+        !s.ok()) {
+      return s;
+    }
+    std::string err;
+    conf->set("isolation.level", "read_uncommitted", err);
+    conf->set("event_cb", &impl_->uncommitted_events, err);
+    impl_->uncommitted.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+    if (!impl_->uncommitted) return Status::Error("cannot create the Kafka reader: " + err);
+  }
+  int64_t low = 0;
+  return QueryWatermarks(*impl_->uncommitted, impl_->uncommitted_events, topic, partition, &low,
+                         end, timeout_ms);
+}
+
 int64_t PartitionReader::Position(const std::string& topic, int32_t partition) {
   std::vector<RdKafka::TopicPartition*> rd = {RdKafka::TopicPartition::create(topic, partition)};
   impl_->consumer->position(rd);
   int64_t offset = rd[0]->offset();
   Free(rd);
   return offset < 0 ? -1 : offset;
-}
-
-int64_t PartitionReader::FetchedEnd(const std::string& topic, int32_t partition) {
-  int64_t low = -1, high = -1;
-  if (impl_->consumer->get_watermark_offsets(topic, partition, &low, &high) !=
-      RdKafka::ERR_NO_ERROR) {
-    return -1;
-  }
-  return high;
 }
 
 // ---------------------------------------------------------------- murmur2

@@ -260,16 +260,14 @@ bool Processor::Restore(int32_t partition) {
         if (record->offset + 1 >= high) break;
         continue;
       }
+      // `high` is the committed end when the restore began: records of
+      // transactions open then (an instance that stopped mid-transaction)
+      // lie beyond it. Fetching reached it: what was not returned below it
+      // was a transaction marker or aborted.
       int64_t position = (*reader)->Position(config_.topics.changelog, partition);
       if (position >= high) break;
-      // Only a transaction marker left at the end, or an open transaction of
-      // another instance holding the end back until it commits or aborts.
+      if ((*reader)->CommittedEndReached(config_.topics.changelog, partition) >= high) break;
       auto idle = Clock::now() - idle_since;
-      if (position >= high - 1 && idle > std::chrono::seconds(2)) break;
-      // Read up to the last stable offset: what lies beyond belongs to an open
-      // transaction (of a killed instance), which will be aborted.
-      int64_t stable = (*reader)->FetchedEnd(config_.topics.changelog, partition);
-      if (stable >= 0 && position >= stable && idle > std::chrono::seconds(2)) break;
       if (idle > std::chrono::seconds(120)) {
         Log("ERROR", "changelog partition " + std::to_string(partition) + " stopped at offset " +
                          std::to_string(position) + " of " + std::to_string(high) +

@@ -133,6 +133,9 @@ class TransactionalProducer {
   KafkaStatus Abort();
   // Serves delivery reports.
   void Poll();
+  // Waits until every record produced so far is on the brokers (still inside
+  // the open transaction).
+  KafkaStatus Flush(int timeout_ms);
   // The highest offset delivered per (topic, partition) since the last call.
   std::map<std::pair<std::string, int32_t>, int64_t> TakeDelivered();
 
@@ -164,13 +167,21 @@ class PartitionReader {
   ~PartitionReader();
   core::Status Assign(const std::vector<TopicPartition>& partitions);
   std::optional<Record> Poll(int timeout_ms, KafkaStatus* error);
+  // The first offset and the committed end (the last stable offset: an open
+  // transaction holds it back) of a partition.
   core::Status Watermarks(const std::string& topic, int32_t partition, int64_t* low, int64_t* high,
                           int timeout_ms);
+  // The end of a partition including records of open transactions (the high
+  // watermark). Reading "to the end" means to here: once the transactions
+  // open now end, their records are read (committed) or skipped (aborted).
+  core::Status UncommittedEnd(const std::string& topic, int32_t partition, int64_t* end,
+                              int timeout_ms);
+  // Where fetching last reached the committed end of a partition (its last
+  // stable offset then): every committed record before it has been returned
+  // by Poll(), aborted records and transaction markers skipped. -1 before that.
+  int64_t CommittedEndReached(const std::string& topic, int32_t partition) const;
   // The current position of a partition (the next offset to read), -1 if unknown.
   int64_t Position(const std::string& topic, int32_t partition);
-  // The end of the committed data as of the last fetch (for read_committed,
-  // the last stable offset: an open transaction holds it back), -1 if unknown.
-  int64_t FetchedEnd(const std::string& topic, int32_t partition);
 
  private:
   struct Impl;
