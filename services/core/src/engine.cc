@@ -186,6 +186,8 @@ class Engine::Transition {
   std::string buffer_;
   // Occurrence key -> the decision standing for it before this event.
   std::map<std::string, std::optional<v1::Decision>> originals_;
+  // Occurrence key -> the decision issued for it now (what its issued record holds).
+  std::map<std::string, std::optional<v1::Decision>> placed_;
   // Scope key -> occurrence key -> its raw fine now (nullopt: none).
   std::map<std::string, std::map<std::string, std::optional<v1::Decision>>> scope_changes_;
   std::map<std::string, const Site*> scope_sites_;
@@ -570,8 +572,10 @@ void Engine::Transition::Place(const Site& site, const std::string& key,
     d.set_penalty_id(DecisionId(d));
     d.set_reason(Reason(d, title));
     Store(issued_key, d);
+    placed_[key] = std::move(d);
   } else {
     state_->Delete(issued_key);
+    placed_[key] = std::nullopt;
   }
   if (!scope_key.empty()) {
     scope_sites_[scope_key] = &site;
@@ -682,8 +686,11 @@ void Engine::Transition::Settle(std::vector<v1::Decision>* out) {
   };
   for (const auto& [key, before] : originals_) {
     std::optional<v1::Decision> after;
-    v1::Decision issued;
-    if (Load(IssuedKey(key), &issued)) after = std::move(issued);
+    if (auto placed = placed_.find(key); placed != placed_.end()) {
+      after = std::move(placed->second);
+    } else if (v1::Decision issued; Load(IssuedKey(key), &issued)) {
+      after = std::move(issued);
+    }
     std::string before_id = before ? before->penalty_id() : "";
     std::string after_id = after ? after->penalty_id() : "";
     if (before_id == after_id) continue;
