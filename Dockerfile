@@ -4,8 +4,9 @@
 #   docker run --rm demerit:0.1.0 rules check /etc/demerit/rules
 #
 # Two stages on Debian 12: the builder installs the toolchain and -dev packages with the
-# repository's own scripts (ops/install-deps.sh, ops/build.sh), the runtime stage carries only the
-# shared libraries the binary links against, the binary and the shipped rules.
+# repository's own scripts (ops/install-deps.sh, ops/build.sh, which builds librdkafka from source
+# with ops/librdkafka/build.sh), the runtime stage carries only the shared libraries the binary
+# links against, the binary and the shipped rules.
 # The Helm chart (helm/demerit) mounts its own config at /etc/demerit/config.yaml and its rules
 # over /etc/demerit/rules; the copies baked in here make the image usable on its own.
 
@@ -25,6 +26,12 @@ COPY ops/install-deps.sh ops/install-deps.sh
 RUN bash ops/install-deps.sh \
  && rm -rf /var/lib/apt/lists/*
 
+# librdkafka from source in its own layer too (ops/librdkafka/build.sh: a pinned upstream release;
+# Debian 12's 2.0.2 cannot log in with SASL/SCRAM to Kafka 3.7.2 and later).
+ENV DEMERIT_LIBRDKAFKA_PREFIX=/opt/librdkafka
+COPY ops/librdkafka/build.sh ops/librdkafka/build.sh
+RUN bash ops/librdkafka/build.sh
+
 COPY . .
 # build.sh: CMake + Ninja, RelWithDebInfo, into /src/build. The project has no install() rules,
 # so the binary is copied from its build location. Debug info is stripped unless STRIP=0.
@@ -36,14 +43,14 @@ RUN bash ops/build.sh -DDEMERIT_TESTS=OFF -DDEMERIT_BENCHMARKS=OFF \
 # ---------------------------------------------------------------------------------------------
 FROM ${DEBIAN_IMAGE} AS runtime
 
-# Runtime shared libraries only (the non -dev halves of what install-deps.sh installs; the Kafka
-# client links both librdkafka and its C++ wrapper librdkafka++), the IANA time-zone database
-# (date/tz reads /usr/share/zoneinfo) and CA certificates for SASL_SSL. SCRAM needs no SASL
-# modules: librdkafka implements it on OpenSSL (libssl3, a dependency of librdkafka1).
+# Runtime shared libraries only (the non -dev halves of what install-deps.sh installs, and what
+# the librdkafka built in the builder stage links: OpenSSL, zlib, zstd, lz4), the IANA time-zone
+# database (date/tz reads /usr/share/zoneinfo) and CA certificates for SASL_SSL. SCRAM needs no
+# SASL modules: librdkafka implements it on OpenSSL.
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       librocksdb7.8 \
-      librdkafka1 librdkafka++1 \
+      libssl3 zlib1g libzstd1 liblz4-1 \
       libprotobuf32 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
       libyaml-cpp0.7 \
@@ -60,6 +67,10 @@ RUN groupadd --system --gid 10001 demerit \
  && install -d -m 0750 -o demerit -g demerit /var/lib/demerit
 
 COPY --from=builder /usr/local/bin/demerit /usr/local/bin/demerit
+# librdkafka and its C++ wrapper, as built in the builder stage.
+COPY --from=builder /opt/librdkafka/lib/librdkafka.so.1 /opt/librdkafka/lib/librdkafka++.so.1 \
+     /usr/local/lib/
+RUN ldconfig
 # The shipped policy (sites.yaml, packs/, plus its tests and samples), read-only for the user.
 COPY --from=builder /src/rules /etc/demerit/rules
 

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libprotobuf-dev protobuf-compiler       # schemas
   librocksdb-dev                          # state
-  librdkafka-dev                          # Kafka client
+  libssl-dev zlib1g-dev libzstd-dev liblz4-dev curl  # librdkafka, built from source (ops/librdkafka/)
   prometheus-cpp-dev                      # metrics
   libyaml-cpp-dev                         # rule files
   libhowardhinnant-date-dev tzdata        # IANA time zones (date/tz.h on the system tz database)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Kafka security: a broker that requires SASL/SCRAM. Wrong credentials fail
-# at start-up with a clear message and a non-zero exit, never a crash or a
-# silent retry loop, for the processor and every CLI command; the password
-# appears in no log.
+# Kafka security: a broker that requires SASL/SCRAM. The right credentials
+# work for the processor and every command; wrong ones fail at start-up with a
+# clear message and a non-zero exit, never a crash or a silent retry loop; the
+# password appears in no log.
 . "$(dirname "$0")/lib.sh" "$@"
 USER_NAME=demerit
 PASSWORD='Sc7am-t3st-p4ss'
@@ -20,19 +20,35 @@ CLIENT_ARGS=(--config "$WORK/config.yaml")
 export DEMERIT_KAFKA_SASL_USERNAME=$USER_NAME
 export DEMERIT_KAFKA_SASL_PASSWORD=$PASSWORD
 
-# The credentials are valid: Kafka's own Java client logs in with them and
-# creates the topics. (demerit itself cannot log in with SCRAM to a Kafka 4.x
-# broker while it is built on Debian 12's librdkafka 2.0.2: brokers since
-# 3.7.2/4.0 validate the SCRAM nonce strictly (CVE-2024-56128) and librdkafka
-# before 2.6.1 fails that check. The test covers what holds regardless:
-# valid credentials, a clear failure on a wrong password, no secrets leaked.)
+# The right credentials: demerit logs in with them (the processor and the
+# commands), and the sample through the SCRAM-secured broker equals the replay.
+# (Kafka's own Java client confirms them first, so that a failure below is
+# demerit's.)
 if timeout 120 bash "$ROOT/ops/kafka/tool.sh" topics --bootstrap-server "$BOOTSTRAP" \
-    --command-config "$KAFKA_DIR/client.properties" --create --topic demerit.penalties \
-    --partitions 2 > "$WORK/java.log" 2>&1; then
+    --command-config "$KAFKA_DIR/client.properties" --list > "$WORK/java.log" 2>&1; then
   pass "the SCRAM credentials are valid (Kafka's Java client)"
 else
   fail "the Java client could not log in"; tail -3 "$WORK/java.log" >&2
 fi
+if "$DEMERIT" topics "${CLIENT_ARGS[@]}" --partitions 2 > "$WORK/topics.log" 2>&1; then
+  pass "demerit topics logs in with SCRAM and creates the topics"
+else
+  fail "demerit topics with the right credentials: exit $?"; tail -3 "$WORK/topics.log" >&2
+fi
+if "$DEMERIT" produce "${CLIENT_ARGS[@]}" --events "$RULES/samples/events.ndjson" \
+    > "$WORK/produce.log" 2>&1; then
+  pass "demerit produce logs in with SCRAM"
+else
+  fail "demerit produce with the right credentials: exit $?"; tail -3 "$WORK/produce.log" >&2
+fi
+"$DEMERIT" process "${CLIENT_ARGS[@]}" --state "$WORK/state-a" --instance-id a \
+  --metrics-listen 127.0.0.1:0 >> "$WORK/a.log" 2>&1 &
+PROCESSORS[a]=$!
+wait_caught_up 120 && pass "the processor logs in with SCRAM and catches up" \
+  || { fail "the processor did not catch up"; grep -v CONFWARN "$WORK/a.log" | tail -5 >&2; }
+kill_processor a TERM && pass "the processor stops cleanly on SIGTERM" \
+  || fail "the processor did not exit 0 on SIGTERM"
+check_against_replay "$RULES/samples/events.ndjson" scram
 : > "$WORK/metrics.txt"
 
 # Wrong password: every command fails at start with a clear message.
