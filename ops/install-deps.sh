@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libprotobuf-dev protobuf-compiler       # schemas
   librocksdb-dev                          # state
-  libssl-dev zlib1g-dev libzstd-dev liblz4-dev curl  # librdkafka, built from source (ops/librdkafka/)
+  libssl-dev zlib1g-dev libzstd-dev liblz4-dev curl ca-certificates  # librdkafka from source (ops/librdkafka/)
   prometheus-cpp-dev                      # metrics
   libyaml-cpp-dev                         # rule files
   libhowardhinnant-date-dev tzdata        # IANA time zones (date/tz.h on the system tz database)
@@ -16,7 +16,7 @@ packages=(
   nlohmann-json3-dev                      # YAML test cases to JSON events
   libgtest-dev libgmock-dev libbenchmark-dev
   time                                    # /usr/bin/time for peak memory in benchmarks
-  default-jdk-headless maven              # the test broker (Apache Kafka, ops/kafka/)
+  default-jdk-headless maven openssl      # the test broker (Apache Kafka, ops/kafka/; TLS material)
   prometheus jq curl                      # promtool, and a real Prometheus for the metric checks
   python3-venv                            # the offline Kubernetes schema validator (chart checks)
 )

@@ -2,7 +2,7 @@
 # Start a single-node Apache Kafka broker (KRaft, combined broker+controller) for
 # development and tests, listening on 127.0.0.1 only.
 #
-# Usage: ops/kafka/start.sh [--data-dir DIR] [--port PORT] [--scram USER:PASSWORD]
+# Usage: ops/kafka/start.sh [--data-dir DIR] [--port PORT] [--scram USER:PASSWORD [--tls]]
 #                           [--timeout SECONDS]
 #   --data-dir DIR   keep the broker's files here (created if missing; an already
 #                    formatted DIR is reused, data and all). Default: a new mktemp -d.
@@ -11,22 +11,27 @@
 #   --scram U:P      clients must authenticate with SASL/SCRAM-SHA-256 or -512 as
 #                    user U, password P (SASL_PLAINTEXT on PORT). U and P must not
 #                    contain , [ ] " \ = or whitespace; U must not contain ':'.
+#   --tls            with --scram: SASL_SSL instead of SASL_PLAINTEXT, with a
+#                    certificate for 127.0.0.1 signed by a CA made for the
+#                    broker (DIR/tls/ca.pem: what clients must trust).
 #   --timeout S      how long to wait for the broker to come up (default 120).
 #
 # The last line of stdout is the bootstrap address, 127.0.0.1:PORT; everything
 # else goes to stderr. DIR holds: bootstrap (the address), broker.pid, broker.log,
-# server.properties, client.properties (for Kafka's Java tools), cluster.id.
+# server.properties, client.properties (for Kafka's Java tools), cluster.id,
+# tls/ (with --tls).
 # Stop with: ops/kafka/stop.sh DIR [--keep]
 # Environment: KAFKA_HEAP_OPTS (default -Xms256m -Xmx512m), KAFKA_JVM_OPTS (extra).
 set -euo pipefail
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 data_dir=""
 port=""
 scram=""
+tls=""
 timeout=120
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,6 +41,7 @@ while [ $# -gt 0 ]; do
     --port=*) port="${1#*=}"; shift ;;
     --scram) [ $# -ge 2 ] || die "--scram needs USER:PASSWORD"; scram="$2"; shift 2 ;;
     --scram=*) scram="${1#*=}"; shift ;;
+    --tls) tls=1; shift ;;
     --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; timeout="$2"; shift 2 ;;
     --timeout=*) timeout="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -47,6 +53,7 @@ if [ -n "$port" ]; then
   [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "bad --port: $port"
 fi
 [[ "$timeout" =~ ^[0-9]+$ ]] && [ "$timeout" -gt 0 ] || die "bad --timeout: $timeout"
+[ -z "$tls" ] || [ -n "$scram" ] || die "--tls needs --scram"
 
 scram_user=""
 scram_pass=""
@@ -150,9 +157,11 @@ choose_ports() {
 # ---------------------------------------------------------------- config files
 write_configs() {
   local listeners advertised inter
+  local sasl=SASL_PLAINTEXT sasl_name=sasl_plaintext
+  if [ -n "$tls" ]; then sasl=SASL_SSL; sasl_name=sasl_ssl; fi
   if [ -n "$scram" ]; then
-    listeners="SASL_PLAINTEXT://127.0.0.1:$client_port,INTERNAL://127.0.0.1:$internal_port,CONTROLLER://127.0.0.1:$controller_port"
-    advertised="SASL_PLAINTEXT://127.0.0.1:$client_port,INTERNAL://127.0.0.1:$internal_port"
+    listeners="$sasl://127.0.0.1:$client_port,INTERNAL://127.0.0.1:$internal_port,CONTROLLER://127.0.0.1:$controller_port"
+    advertised="$sasl://127.0.0.1:$client_port,INTERNAL://127.0.0.1:$internal_port"
     inter=INTERNAL
   else
     listeners="PLAINTEXT://127.0.0.1:$client_port,CONTROLLER://127.0.0.1:$controller_port"
@@ -168,7 +177,7 @@ controller.listener.names=CONTROLLER
 listeners=$listeners
 advertised.listeners=$advertised
 inter.broker.listener.name=$inter
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
 log.dirs=$data_dir/logs
 
 # Small machine, single node.
@@ -211,21 +220,32 @@ log.segment.delete.delay.ms=1000
 log.cleaner.backoff.ms=1000
 EOF
   if [ -n "$scram" ]; then
-    cat >> "$data_dir/server.properties" <<'EOF'
+    cat >> "$data_dir/server.properties" <<EOF
 
-# Clients authenticate with SASL/SCRAM on SASL_PLAINTEXT; the inter-broker and
+# Clients authenticate with SASL/SCRAM on $sasl; the inter-broker and
 # controller listeners stay PLAINTEXT on their own loopback ports.
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
-listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
-listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$sasl_name.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.$sasl_name.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$sasl_name.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+  fi
+  if [ -n "$tls" ]; then
+    cat >> "$data_dir/server.properties" <<EOF
+# TLS on the client listener: a PEM key and certificate chain (tls/broker.pem).
+listener.name.$sasl_name.ssl.keystore.type=PEM
+listener.name.$sasl_name.ssl.keystore.location=$data_dir/tls/broker.pem
 EOF
   fi
 
   {
     echo "bootstrap.servers=127.0.0.1:$client_port"
     if [ -n "$scram" ]; then
-      echo "security.protocol=SASL_PLAINTEXT"
+      echo "security.protocol=$sasl"
+      if [ -n "$tls" ]; then
+        echo "ssl.truststore.type=PEM"
+        echo "ssl.truststore.location=$data_dir/tls/ca.pem"
+      fi
       echo "sasl.mechanism=SCRAM-SHA-256"
       echo "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$scram_user\" password=\"$scram_pass\";"
     else
@@ -293,7 +313,30 @@ show_logs() {
   done
 }
 
+# ---------------------------------------------------------------- TLS material
+# With --tls: a CA and a certificate for 127.0.0.1 signed by it, made once per DIR.
+make_tls() {
+  local d="$data_dir/tls"
+  [ -s "$d/broker.pem" ] && [ -s "$d/ca.pem" ] && return 0
+  command -v openssl > /dev/null || die "--tls needs openssl"
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=demerit test broker CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2> /dev/null || die "cannot make the test CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$d/broker.key" -out "$d/broker.csr" 2> /dev/null || die "cannot make the broker key"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$d/san.ext"
+  openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$d/san.ext" -out "$d/broker.crt" 2> /dev/null \
+    || die "cannot sign the broker certificate"
+  # Kafka's PEM key store: the unencrypted PKCS#8 key, then the certificate chain.
+  openssl pkcs8 -topk8 -nocrypt -in "$d/broker.key" -out "$d/broker.p8" 2> /dev/null \
+    || die "cannot convert the broker key"
+  cat "$d/broker.p8" "$d/broker.crt" "$d/ca.pem" > "$d/broker.pem"
+  chmod 600 "$d/ca.key" "$d/broker.key" "$d/broker.p8" "$d/broker.pem"
+}
+
 # ---------------------------------------------------------------- format + start
+[ -z "$tls" ] || make_tls
 heap_opts="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 max_attempts=1
 [ -z "$port" ] && max_attempts=5   # ports we picked ourselves may be lost to a race
