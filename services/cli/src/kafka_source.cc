@@ -301,6 +301,8 @@ EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection*
       }
     }
     if (past_end) {
+      // This partition is done: stop fetching it while the others finish.
+      reader_->Pause(record->topic, record->partition);
       if (watch_->Done()) return EventReader::Result::kEnd;
       continue;
     }

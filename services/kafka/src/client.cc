@@ -661,6 +661,12 @@ std::optional<Record> PartitionReader::Poll(int timeout_ms, KafkaStatus* error) 
   return Consume(*impl_->consumer, timeout_ms, error, &impl_->ends);
 }
 
+void PartitionReader::Pause(const std::string& topic, int32_t partition) {
+  std::vector<RdKafka::TopicPartition*> rd = {RdKafka::TopicPartition::create(topic, partition)};
+  impl_->consumer->pause(rd);
+  Free(rd);
+}
+
 int64_t PartitionReader::CommittedEndReached(const std::string& topic, int32_t partition) const {
   auto it = impl_->ends.find({topic, partition});
   return it == impl_->ends.end() ? -1 : it->second;

@@ -176,6 +176,8 @@ class PartitionReader {
   // open now end, their records are read (committed) or skipped (aborted).
   core::Status UncommittedEnd(const std::string& topic, int32_t partition, int64_t* end,
                               int timeout_ms);
+  // Stops fetching a partition (its position stays where reading got to).
+  void Pause(const std::string& topic, int32_t partition);
   // Where fetching last reached the committed end of a partition (its last
   // stable offset then): every committed record before it has been returned
   // by Poll(), aborted records and transaction markers skipped. -1 before that.
