@@ -299,7 +299,7 @@ int RunTail(const TailOptions& o) {
     kafka::KafkaStatus error;
     auto record = (*reader)->Poll(200, &error);
     if (!error.ok()) std::cerr << "consumer: " << error.message << "\n";
-    EndWatch::State state = watch.After(record.has_value());
+    EndWatch::State state = watch.After(record ? &*record : nullptr);
     if (!record) {
       if (!o.exit_at_end || state == EndWatch::State::kReading) continue;
       stuck = state == EndWatch::State::kStuck;

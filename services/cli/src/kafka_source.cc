@@ -231,49 +231,56 @@ core::Status KafkaEventSource::Start(const std::vector<PartitionSpan>& spans) {
 
 EndWatch::EndWatch(kafka::PartitionReader* reader, std::vector<kafka::TopicPartition> ends,
                    std::chrono::seconds give_up)
-    : reader_(reader),
-      ends_(std::move(ends)),
-      give_up_(give_up),
-      idle_since_(std::chrono::steady_clock::now()) {}
-
-bool EndWatch::AtEnd() {
-  for (const auto& e : ends_) {
-    if (reader_->Position(e.topic, e.partition) >= e.offset) continue;
-    // Fetched to a committed end at or past `e.offset`: whatever was not
-    // returned below it was a transaction marker or aborted.
-    if (reader_->CommittedEndReached(e.topic, e.partition) >= e.offset) continue;
-    return false;
+    : reader_(reader), give_up_(give_up), idle_since_(std::chrono::steady_clock::now()) {
+  for (auto& e : ends) {
+    index_[{e.topic, e.partition}] = ends_.size();
+    ends_.push_back({std::move(e)});
   }
-  return true;
+  remaining_ = ends_.size();
 }
 
-EndWatch::State EndWatch::After(bool got_record) {
+void EndWatch::Reach(End& end) {
+  if (end.reached) return;
+  end.reached = true;
+  --remaining_;
+}
+
+EndWatch::State EndWatch::After(const kafka::Record* record) {
   auto now = std::chrono::steady_clock::now();
-  if (got_record) {
+  if (record != nullptr) {
     idle_since_ = now;
-    return State::kReading;
+    auto it = index_.find({record->topic, record->partition});
+    if (it != index_.end() && record->offset + 1 >= ends_[it->second].at.offset) {
+      Reach(ends_[it->second]);
+    }
+    return Done() ? State::kEnd : State::kReading;
   }
-  if (AtEnd()) return State::kEnd;
+  // Fetching reached a committed end at or past a partition's end: what was
+  // not returned below it was a transaction marker or aborted.
+  for (End& e : ends_) {
+    if (!e.reached && reader_->CommittedEndReached(e.at.topic, e.at.partition) >= e.at.offset) {
+      Reach(e);
+    }
+  }
+  if (Done()) return State::kEnd;
   auto idle = now - idle_since_;
   if (idle > std::chrono::seconds(2) && !told_) {
     told_ = true;
-    for (const auto& e : ends_) {
-      int64_t committed = reader_->CommittedEndReached(e.topic, e.partition);
-      if (committed < 0 || committed >= e.offset) continue;
-      std::cerr << e.topic << " partition " << e.partition << ": an open transaction holds offsets "
-                << committed << " to " << e.offset << " back; waiting up to " << give_up_.count()
+    for (const End& e : ends_) {
+      int64_t committed = reader_->CommittedEndReached(e.at.topic, e.at.partition);
+      if (e.reached || committed < 0) continue;
+      std::cerr << e.at.topic << " partition " << e.at.partition
+                << ": an open transaction holds offsets " << committed << " to " << e.at.offset
+                << " back; waiting up to " << give_up_.count()
                 << " s for it to be committed or aborted (the brokers abort the transaction of an "
                    "instance that stopped mid-transaction after its transaction.timeout.ms)\n";
     }
   }
   if (idle > give_up_) {
-    for (const auto& e : ends_) {
-      if (reader_->Position(e.topic, e.partition) >= e.offset ||
-          reader_->CommittedEndReached(e.topic, e.partition) >= e.offset) {
-        continue;
-      }
-      std::cerr << e.topic << " partition " << e.partition << " stopped short of offset "
-                << e.offset << " for " << give_up_.count() << " s (an open transaction?)\n";
+    for (const End& e : ends_) {
+      if (e.reached) continue;
+      std::cerr << e.at.topic << " partition " << e.at.partition << " stopped short of offset "
+                << e.at.offset << " for " << give_up_.count() << " s (an open transaction?)\n";
     }
     return State::kStuck;
   }
@@ -285,7 +292,7 @@ EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection*
     kafka::KafkaStatus error;
     auto record = reader_->Poll(200, &error);
     if (!record) {
-      switch (watch_->After(false)) {
+      switch (watch_->After(nullptr)) {
         case EndWatch::State::kReading: continue;
         case EndWatch::State::kEnd: return EventReader::Result::kEnd;
         case EndWatch::State::kStuck:
@@ -293,7 +300,7 @@ EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection*
           return EventReader::Result::kEnd;
       }
     }
-    (void)watch_->After(true);
+    (void)watch_->After(&*record);
     bool past_end = true;
     for (const auto& e : ends_) {
       if (e.topic == record->topic && e.partition == record->partition) {

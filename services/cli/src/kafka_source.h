@@ -69,15 +69,21 @@ class EndWatch {
   enum class State { kReading, kEnd, kStuck };
   EndWatch(kafka::PartitionReader* reader, std::vector<kafka::TopicPartition> ends,
            std::chrono::seconds give_up = std::chrono::seconds(180));
-  // After each poll of the reader: whether it returned a record.
-  State After(bool got_record);
+  // After each poll of the reader: the record it returned, or nullptr.
+  State After(const kafka::Record* record);
   // Whether every partition is read to its end.
-  bool Done() { return AtEnd(); }
+  bool Done() const { return remaining_ == 0; }
 
  private:
-  bool AtEnd();
+  struct End {
+    kafka::TopicPartition at;  // offset = the end
+    bool reached = false;
+  };
+  void Reach(End& end);
   kafka::PartitionReader* reader_;
-  std::vector<kafka::TopicPartition> ends_;  // offset = the end
+  std::vector<End> ends_;
+  std::map<std::pair<std::string, int32_t>, size_t> index_;  // into ends_
+  size_t remaining_ = 0;
   std::chrono::seconds give_up_;
   std::chrono::steady_clock::time_point idle_since_;
   bool told_ = false;
