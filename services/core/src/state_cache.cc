@@ -15,28 +15,119 @@ struct Entry {
   bool deleted = false;
   bool dirty = false;  // written or deleted since the last flush
 };
+// One table of an employee: keys without the employee prefix and table byte.
 using Entries = std::map<std::string, Entry, std::less<>>;
+
+struct Table {
+  unsigned char id;
+  Entries entries;
+};
 
 }  // namespace
 
+// An employee's keys, table by table (keys are employee, separator, a table
+// byte, then any bytes): smaller maps and shorter keys to compare.
 struct EmployeeStateCache::Employee {
-  Entries data;
-  std::vector<Entries::iterator> dirty;  // entries with `dirty` set, each once
+  std::string prefix;         // employee + separator
+  std::vector<Table> tables;  // by id
+  std::vector<std::pair<unsigned char, Entries::iterator>> dirty;  // `dirty` set, each once
   size_t bytes = 0;
   uint64_t last_used = 0;
 
-  void MarkDirty(Entries::iterator it) {
+  unsigned char TableOf(std::string_view key) const {
+    return key.size() > prefix.size() ? static_cast<unsigned char>(key[prefix.size()]) : 0;
+  }
+  // The table of `key` (made when `create`) and the rest of the key after it.
+  Entries* Locate(std::string_view key, bool create, std::string_view* rest) {
+    unsigned char id = TableOf(key);
+    *rest = key.size() > prefix.size() + 1 ? key.substr(prefix.size() + 1) : std::string_view();
+    auto it = std::lower_bound(tables.begin(), tables.end(), id,
+                               [](const Table& t, unsigned char v) { return t.id < v; });
+    if (it != tables.end() && it->id == id) return &it->entries;
+    if (!create) return nullptr;
+    return &tables.insert(it, Table{id, {}})->entries;
+  }
+  std::string FullKey(unsigned char id, const std::string& rest) const {
+    std::string key;
+    key.reserve(prefix.size() + 1 + rest.size());
+    key += prefix;
+    key += static_cast<char>(id);
+    key += rest;
+    return key;
+  }
+  void MarkDirty(unsigned char id, Entries::iterator it) {
     if (it->second.dirty) return;
     it->second.dirty = true;
-    dirty.push_back(it);
+    dirty.emplace_back(id, it);
   }
   // The dirty entries in key order.
-  std::vector<Entries::iterator> SortedDirty() const {
-    std::vector<Entries::iterator> sorted = dirty;
-    std::sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->first < b->first; });
+  std::vector<std::pair<unsigned char, Entries::iterator>> SortedDirty() const {
+    auto sorted = dirty;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second->first < b.second->first;
+    });
     return sorted;
   }
+  // Visits the live entries of [begin, end) (full keys), forward or backward.
+  template <typename Visit>
+  void Range(std::string_view begin, std::string_view end, bool reverse, Visit&& visit);
 };
+
+template <typename Visit>
+void EmployeeStateCache::Employee::Range(std::string_view begin, std::string_view end,
+                                         bool reverse, Visit&& visit) {
+  if (!(begin < end)) return;
+  // Where the bounds fall: (table id, rest); an end past every key of the
+  // employee has no table.
+  auto position = [&](std::string_view key, int* id, std::string_view* rest) {
+    if (key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0) {
+      *id = static_cast<unsigned char>(key[prefix.size()]);
+      *rest = key.substr(prefix.size() + 1);
+      return;
+    }
+    *id = key <= std::string_view(prefix) ? -1 : 256;
+    *rest = std::string_view();
+  };
+  int begin_id, end_id;
+  std::string_view begin_rest, end_rest;
+  position(begin, &begin_id, &begin_rest);
+  position(end, &end_id, &end_rest);
+  std::string key = prefix;
+  auto emit = [&](const Table& t, Entries::const_iterator it) {
+    key.resize(prefix.size());
+    key += static_cast<char>(t.id);
+    key += it->first;
+    return visit(std::string_view(key), std::string_view(it->second.value));
+  };
+  auto bounds = [&](const Table& t, Entries::const_iterator* lo, Entries::const_iterator* hi) {
+    *lo = t.id == begin_id ? t.entries.lower_bound(begin_rest) : t.entries.begin();
+    *hi = t.id == end_id ? t.entries.lower_bound(end_rest) : t.entries.end();
+  };
+  auto in_range = [&](const Table& t) { return t.id >= begin_id && t.id <= end_id; };
+  if (!reverse) {
+    for (const Table& t : tables) {
+      if (!in_range(t)) continue;
+      Entries::const_iterator it, hi;
+      bounds(t, &it, &hi);
+      for (; it != hi; ++it) {
+        if (it->second.deleted) continue;
+        if (!emit(t, it)) return;
+      }
+    }
+    return;
+  }
+  for (auto table = tables.rbegin(); table != tables.rend(); ++table) {
+    const Table& t = *table;
+    if (!in_range(t)) continue;
+    Entries::const_iterator lo, it;
+    bounds(t, &lo, &it);
+    while (it != lo) {
+      --it;
+      if (it->second.deleted) continue;
+      if (!emit(t, it)) return;
+    }
+  }
+}
 
 struct EmployeeStateCache::Impl {
   std::unordered_map<std::string, Employee> employees;
@@ -61,10 +152,12 @@ EmployeeStateCache::Employee& EmployeeStateCache::Find(std::string_view key) {
   auto [it, inserted] = impl_->employees.try_emplace(std::string(name));
   Employee& e = it->second;
   if (inserted) {
-    std::string begin = std::string(name) + kKeySeparator;
+    e.prefix = std::string(name) + kKeySeparator;
     std::string end = std::string(name) + static_cast<char>(kKeySeparator + 1);
-    base_->Scan(begin, end, [&](std::string_view k, std::string_view v) {
-      e.data.emplace_hint(e.data.end(), std::string(k), Entry{.value = std::string(v)});
+    base_->Scan(e.prefix, end, [&](std::string_view k, std::string_view v) {
+      std::string_view rest;
+      Entries* entries = e.Locate(k, true, &rest);
+      entries->emplace_hint(entries->end(), std::string(rest), Entry{.value = std::string(v)});
       e.bytes += k.size() + v.size() + 64;
       return true;
     });
@@ -78,8 +171,11 @@ EmployeeStateCache::Employee& EmployeeStateCache::Find(std::string_view key) {
 
 bool EmployeeStateCache::Get(std::string_view key, std::string* value) {
   Employee& e = Find(key);
-  auto it = e.data.find(key);
-  if (it == e.data.end() || it->second.deleted) return false;
+  std::string_view rest;
+  Entries* entries = e.Locate(key, false, &rest);
+  if (entries == nullptr) return false;
+  auto it = entries->find(rest);
+  if (it == entries->end() || it->second.deleted) return false;
   *value = it->second.value;
   return true;
 }
@@ -87,9 +183,11 @@ bool EmployeeStateCache::Get(std::string_view key, std::string* value) {
 void EmployeeStateCache::Put(std::string_view key, std::string_view value) {
   Employee& e = Find(key);
   if (e.dirty.empty()) impl_->dirty_employees.emplace_back(key.substr(0, key.find(kKeySeparator)));
-  auto it = e.data.lower_bound(key);
-  if (it == e.data.end() || it->first != key) {
-    it = e.data.emplace_hint(it, std::string(key), Entry{.value = std::string(value)});
+  std::string_view rest;
+  Entries* entries = e.Locate(key, true, &rest);
+  auto it = entries->lower_bound(rest);
+  if (it == entries->end() || it->first != rest) {
+    it = entries->emplace_hint(it, std::string(rest), Entry{.value = std::string(value)});
     e.bytes += key.size() + value.size() + 64;
     bytes_ += key.size() + value.size() + 64;
   } else {
@@ -99,13 +197,16 @@ void EmployeeStateCache::Put(std::string_view key, std::string_view value) {
     entry.value.assign(value.data(), value.size());
     entry.deleted = false;
   }
-  e.MarkDirty(it);
+  e.MarkDirty(e.TableOf(key), it);
 }
 
 void EmployeeStateCache::Delete(std::string_view key) {
   Employee& e = Find(key);
-  auto it = e.data.find(key);
-  if (it == e.data.end() || it->second.deleted) return;
+  std::string_view rest;
+  Entries* entries = e.Locate(key, false, &rest);
+  if (entries == nullptr) return;
+  auto it = entries->find(rest);
+  if (it == entries->end() || it->second.deleted) return;
   if (e.dirty.empty()) impl_->dirty_employees.emplace_back(key.substr(0, key.find(kKeySeparator)));
   Entry& entry = it->second;
   e.bytes -= entry.value.size();
@@ -113,28 +214,17 @@ void EmployeeStateCache::Delete(std::string_view key) {
   entry.value.clear();
   entry.value.shrink_to_fit();
   entry.deleted = true;
-  e.MarkDirty(it);
+  e.MarkDirty(e.TableOf(key), it);
 }
 
 void EmployeeStateCache::Scan(std::string_view begin, std::string_view end,
                               const ScanVisitor& visit) {
-  Employee& e = Find(begin);
-  for (auto it = e.data.lower_bound(begin); it != e.data.end() && it->first < end; ++it) {
-    if (it->second.deleted) continue;
-    if (!visit(it->first, it->second.value)) return;
-  }
+  Find(begin).Range(begin, end, false, visit);
 }
 
 void EmployeeStateCache::ScanReverse(std::string_view begin, std::string_view end,
                                      const ScanVisitor& visit) {
-  Employee& e = Find(begin);
-  auto it = e.data.lower_bound(end);
-  while (it != e.data.begin()) {
-    --it;
-    if (it->first < begin) return;
-    if (it->second.deleted) continue;
-    if (!visit(it->first, it->second.value)) return;
-  }
+  Find(begin).Range(begin, end, true, visit);
 }
 
 void EmployeeStateCache::Flush() {
@@ -142,14 +232,16 @@ void EmployeeStateCache::Flush() {
     auto found = impl_->employees.find(name);
     if (found == impl_->employees.end()) continue;
     Employee& e = found->second;
-    for (Entries::iterator it : e.SortedDirty()) {
+    for (auto [id, it] : e.SortedDirty()) {
+      const std::string key = e.FullKey(id, it->first);
       if (it->second.deleted) {
-        base_->Delete(it->first);
-        e.bytes -= it->first.size() + 64;
-        bytes_ -= it->first.size() + 64;
-        e.data.erase(it);
+        base_->Delete(key);
+        e.bytes -= key.size() + 64;
+        bytes_ -= key.size() + 64;
+        std::string_view rest;
+        e.Locate(key, false, &rest)->erase(it);
       } else {
-        base_->Put(it->first, it->second.value);
+        base_->Put(key, it->second.value);
         it->second.dirty = false;
       }
     }
@@ -183,8 +275,9 @@ void EmployeeStateCache::ForEachChange(
   for (const std::string& name : impl_->dirty_employees) {
     auto found = impl_->employees.find(name);
     if (found == impl_->employees.end()) continue;
-    for (Entries::iterator it : found->second.SortedDirty()) {
-      visit(it->first, it->second.deleted ? nullptr : &it->second.value);
+    const Employee& e = found->second;
+    for (auto [id, it] : e.SortedDirty()) {
+      visit(e.FullKey(id, it->first), it->second.deleted ? nullptr : &it->second.value);
     }
   }
 }

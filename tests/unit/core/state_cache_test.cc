@@ -172,7 +172,12 @@ TEST(EmployeeStateCache, AgreesWithAModelUnderRandomOperations) {
     auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint32_t>(n)); };
     for (int step = 0; step < 2000; ++step) {
       const std::string employee = "e" + std::to_string(pick(4));
-      const std::string key = K(employee, std::string(1, static_cast<char>('a' + pick(8))));
+      // Keys are employee, separator, a table byte, then more: tables a-c, rests "", a-d, da.
+      auto rest = [&] {
+        static const char* const kRests[] = {"", "a", "b", "c", "d", "da"};
+        return std::string(kRests[pick(6)]);
+      };
+      const std::string key = K(employee, std::string(1, static_cast<char>('a' + pick(3))) + rest());
       switch (pick(10)) {
         case 0:
         case 1:
@@ -193,8 +198,17 @@ TEST(EmployeeStateCache, AgreesWithAModelUnderRandomOperations) {
         case 5:
         case 6: {
           const bool reverse = pick(2) == 1;
-          const std::string begin = K(employee, std::string(1, static_cast<char>('a' + pick(4))));
-          const std::string end = K(employee, std::string(1, static_cast<char>('e' + pick(4))));
+          // Bounds anywhere in the employee's keys, within a table or across
+          // tables, and at the employee's first and past its last key.
+          auto bound = [&] {
+            switch (pick(6)) {
+              case 0: return K(employee, "");
+              case 1: return employee + static_cast<char>(kKeySeparator + 1);
+              default: return K(employee, std::string(1, static_cast<char>('a' + pick(4))) + rest());
+            }
+          };
+          std::string begin = bound(), end = bound();
+          if (begin == employee + static_cast<char>(kKeySeparator + 1)) begin = K(employee, "");
           KV want;
           for (auto it = visible.lower_bound(begin); it != visible.end() && it->first < end; ++it) {
             want.emplace_back(it->first, it->second);
