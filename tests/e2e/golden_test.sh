@@ -21,6 +21,27 @@ check sample.net.txt "$work/out"
 "$bin" replay --rules "$rules" --events "$sample" --format table > "$work/out" 2> /dev/null
 check sample.table.txt "$work/out"
 
+# replay --metrics-out: the run's figures in the Prometheus text format
+# (timings left out), valid for promtool, with no employee id in any label.
+"$bin" replay --rules "$rules" --events "$sample" --metrics-out "$work/metrics.txt" \
+  > /dev/null 2>&1
+expect_code "replay --metrics-out" 0 $?
+grep -v '^#' "$work/metrics.txt" \
+  | grep -vE '^demerit_(rule_evaluation|transaction_commit)_seconds' | LC_ALL=C sort > "$work/out"
+check sample.metrics.txt "$work/out"
+if promtool check metrics < "$work/metrics.txt" > "$work/lint" 2>&1; then pass; else
+  fail "promtool check metrics: $(head -3 "$work/lint")"
+fi
+employees=$(grep -o '"employee_id": *"[^"]*"' "$sample" | sed 's/.*"\([^"]*\)"$/\1/' | sort -u)
+[ -n "$employees" ] || fail "no employee ids found in $sample"
+for employee in $employees; do
+  if grep -qF -- "$employee" "$work/metrics.txt"; then
+    fail "employee id $employee in the metrics"
+  else
+    pass
+  fi
+done
+
 # Standard input gives the same decisions as the file.
 "$bin" replay --rules "$rules" --events - < "$sample" > "$work/out" 2> /dev/null
 check sample.decisions.ndjson "$work/out"

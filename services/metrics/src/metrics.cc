@@ -9,6 +9,8 @@
 
 #include <cstring>
 #include <mutex>
+#include <string_view>
+#include <unordered_map>
 
 #include "demerit/core/facts.h"
 
@@ -30,6 +32,45 @@ Histogram::BucketBoundaries Exponential(double start, double factor, int count) 
   for (int i = 0; i < count; ++i, v *= factor) b.push_back(v);
   return b;
 }
+
+// Buckets of the per-event histograms (built once).
+const Histogram::BucketBoundaries kPunchBuckets{0, 60, 300, 900, 1800, 3600, 7200};
+const Histogram::BucketBoundaries kRingBuckets{1, 2, 3, 4, 5, 6, 8, 10};
+const Histogram::BucketBoundaries kHoldBuckets{10, 30, 60, 120, 300, 600};
+const Histogram::BucketBoundaries kArrivalBuckets{900,   1800,  3600,   7200,
+                                                  14400, 86400, 172800, 259200};
+const Histogram::BucketBoundaries kLagBuckets{0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400};
+
+// Metric handles by family and label values. Family::Add builds a map of
+// labels, hashes it and takes a lock on every call; the per-event paths look
+// their handles up here instead, by the label values alone. Used by the one
+// thread that applies events.
+template <typename T>
+class Handles {
+ public:
+  using LabelList = std::initializer_list<std::pair<const char*, std::string_view>>;
+
+  template <typename... Args>
+  T& Get(Family<T>& family, LabelList labels, const Args&... args) {
+    const void* address = &family;  // the family, then the label values
+    key_.assign(reinterpret_cast<const char*>(&address), sizeof(address));
+    for (const auto& [name, value] : labels) {
+      key_ += '\x1f';
+      key_.append(value);
+    }
+    auto it = handles_.find(key_);
+    if (it != handles_.end()) return *it->second;
+    prometheus::Labels map;
+    for (const auto& [name, value] : labels) map.emplace(name, std::string(value));
+    T& made = family.Add(map, args...);
+    handles_.emplace(key_, &made);
+    return made;
+  }
+
+ private:
+  std::string key_;
+  std::unordered_map<std::string, T*> handles_;
+};
 
 }  // namespace
 
@@ -142,6 +183,9 @@ struct Metrics::Impl {
                              .Register(*registry);
   std::mutex mu;  // guards label bookkeeping below
   std::string rules_version;
+  Handles<Counter> counters;
+  Handles<Gauge> gauges;
+  Handles<Histogram> histograms;
 };
 
 Metrics::Metrics() : impl_(std::make_unique<Impl>()) {
@@ -161,52 +205,44 @@ Metrics::~Metrics() = default;
 void Metrics::EventApplied(const v1::Envelope& event, const core::Site& site, bool duplicate) {
   core::Stream stream;
   if (!core::StreamOf(event, &stream)) return;
-  const std::string s(core::StreamName(stream));
-  prometheus::Labels labels = {{"site", site.id}, {"stream", s}};
+  const std::string_view s = core::StreamName(stream);
+  const std::string& id = site.id;
   if (duplicate) {
-    impl_->duplicates.Add(labels).Increment();
+    impl_->counters.Get(impl_->duplicates, {{"site", id}, {"stream", s}}).Increment();
     return;
   }
-  impl_->consumed.Add(labels).Increment();
+  impl_->counters.Get(impl_->consumed, {{"site", id}, {"stream", s}}).Increment();
   core::EventHeader h = core::HeaderOf(event);
   double seconds = static_cast<double>(h.occurred_at) / core::kNanosPerSecond;
-  Gauge& last = impl_->last_event.Add({{"site", site.id}});
+  Gauge& last = impl_->gauges.Get(impl_->last_event, {{"site", id}});
   if (seconds > last.Value()) last.Set(seconds);
   if (h.is_void) return;
   core::FactValues f = core::ComputeFacts(event, site);
+  auto& histograms = impl_->histograms;
   if (event.has_attendance()) {
     // Facts 1 and 2 of attendance: late_seconds, early_seconds.
     if (f[1].present) {
-      impl_->punch
-          .Add({{"site", site.id}, {"kind", "late"}},
-               Histogram::BucketBoundaries{0, 60, 300, 900, 1800, 3600, 7200})
+      histograms.Get(impl_->punch, {{"site", id}, {"kind", "late"}}, kPunchBuckets)
           .Observe(static_cast<double>(std::max<int64_t>(0, f[1].value)));
     }
     if (f[2].present) {
-      impl_->punch
-          .Add({{"site", site.id}, {"kind", "early"}},
-               Histogram::BucketBoundaries{0, 60, 300, 900, 1800, 3600, 7200})
+      histograms.Get(impl_->punch, {{"site", id}, {"kind", "early"}}, kPunchBuckets)
           .Observe(static_cast<double>(std::max<int64_t>(0, f[2].value)));
     }
   } else if (event.has_call()) {
     const auto& c = event.call();
     if (c.has_answered() && c.answered() && c.has_rings_before_answer()) {
-      impl_->rings
-          .Add({{"site", site.id}}, Histogram::BucketBoundaries{1, 2, 3, 4, 5, 6, 8, 10})
-          .Observe(c.rings_before_answer());
+      histograms.Get(impl_->rings, {{"site", id}}, kRingBuckets).Observe(c.rings_before_answer());
     }
     if (c.has_hold_seconds()) {
-      impl_->hold
-          .Add({{"site", site.id}}, Histogram::BucketBoundaries{10, 30, 60, 120, 300, 600})
-          .Observe(c.hold_seconds());
+      histograms.Get(impl_->hold, {{"site", id}}, kHoldBuckets).Observe(c.hold_seconds());
     }
   } else if (event.has_visit()) {
     // Fact 4 of visits: arrival_delay_seconds.
     if (f[4].present) {
-      impl_->arrival
-          .Add({{"site", site.id},
-                {"locality", v1::VisitCompletion::Locality_Name(event.visit().locality())}},
-               Histogram::BucketBoundaries{900, 1800, 3600, 7200, 14400, 86400, 172800, 259200})
+      const std::string& locality =
+          v1::VisitCompletion::Locality_Name(event.visit().locality());
+      histograms.Get(impl_->arrival, {{"site", id}, {"locality", locality}}, kArrivalBuckets)
           .Observe(static_cast<double>(f[4].value));
     }
   }
@@ -218,44 +254,45 @@ void Metrics::DeadLettered(const std::string& stream, const std::string& reason)
 
 void Metrics::Occurrence(const std::string& site, const std::string& pack,
                          const std::string& rule) {
-  impl_->occurrences.Add({{"site", site}, {"pack", pack}, {"rule", rule}}).Increment();
+  impl_->counters.Get(impl_->occurrences, {{"site", site}, {"pack", pack}, {"rule", rule}})
+      .Increment();
 }
 
 void Metrics::DecisionMade(const v1::Decision& d) {
   const bool reversal = d.kind() == v1::REVERSAL;
-  const std::string kind = reversal ? "reversal" : "issue";
-  impl_->decisions
-      .Add({{"site", d.site_id()},
-            {"pack", d.pack()},
-            {"rule", d.rule_id()},
-            {"action", v1::Action_Name(d.action())},
-            {"kind", kind}})
+  const std::string_view kind = reversal ? "reversal" : "issue";
+  auto& counters = impl_->counters;
+  counters
+      .Get(impl_->decisions, {{"site", d.site_id()},
+                              {"pack", d.pack()},
+                              {"rule", d.rule_id()},
+                              {"action", v1::Action_Name(d.action())},
+                              {"kind", kind}})
       .Increment();
   if (d.amount_minor() > 0) {
-    impl_->fines
-        .Add({{"site", d.site_id()},
-              {"pack", d.pack()},
-              {"rule", d.rule_id()},
-              {"currency", d.currency()},
-              {"kind", kind}})
+    counters
+        .Get(impl_->fines, {{"site", d.site_id()},
+                            {"pack", d.pack()},
+                            {"rule", d.rule_id()},
+                            {"currency", d.currency()},
+                            {"kind", kind}})
         .Increment(static_cast<double>(d.amount_minor()));
   }
   if (d.capped_minor() > 0 && !reversal) {
-    impl_->capped
-        .Add({{"site", d.site_id()}, {"currency", d.currency()}, {"guardrail", d.guardrail()}})
+    counters
+        .Get(impl_->capped,
+             {{"site", d.site_id()}, {"currency", d.currency()}, {"guardrail", d.guardrail()}})
         .Increment(static_cast<double>(d.capped_minor()));
   }
 }
 
 void Metrics::EventTimeLag(const std::string& stream, double seconds) {
-  impl_->lag
-      .Add({{"stream", stream}},
-           Histogram::BucketBoundaries{0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400})
-      .Observe(seconds);
+  impl_->histograms.Get(impl_->lag, {{"stream", stream}}, kLagBuckets).Observe(seconds);
 }
 
 void Metrics::RuleEvaluation(double seconds) {
-  impl_->evaluation.Add({}, Exponential(1e-6, 4, 8)).Observe(seconds);
+  static const Histogram::BucketBoundaries kBuckets = Exponential(1e-6, 4, 8);
+  impl_->histograms.Get(impl_->evaluation, {}, kBuckets).Observe(seconds);
 }
 
 void Metrics::TransactionCommitted(double seconds) {
