@@ -155,9 +155,13 @@ int RunReplay(const ReplayOptions& options) {
     return kExitIo;
   }
   // The cache serves every read of what it wrote and commits before reading
-  // again; the state is rebuilt by running again, so no write-ahead log.
+  // again; the state is rebuilt by running again, so no write-ahead log. A
+  // temporary state directory is deleted at the end: nothing is flushed to it.
+  const bool keep_state = !options.state_dir.empty();
   auto store = store::RocksDbStateStore::Open(
-      state_dir, store::RocksDbOptions{.read_your_writes = false, .write_ahead_log = false});
+      state_dir, store::RocksDbOptions{.read_your_writes = false,
+                                       .write_ahead_log = false,
+                                       .flush_on_close = keep_state});
   if (!store.ok()) {
     std::cerr << store.status().message() << "\n";
     return kExitIo;
@@ -272,7 +276,7 @@ int RunReplay(const ReplayOptions& options) {
     return processor::kProcessKafka;
   }
   cache.Flush();
-  if (auto s = (*store)->Close(); !s.ok()) {
+  if (auto s = keep_state ? (*store)->Close() : (*store)->Commit(); !s.ok()) {
     std::cerr << s.message() << "\n";
     return kExitIo;
   }

@@ -25,6 +25,7 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
   db_options.write_buffer_size = options.write_buffer_bytes;
+  db_options.avoid_flush_during_shutdown = !options.flush_on_close;
   db_options.compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);

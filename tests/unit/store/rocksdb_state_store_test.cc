@@ -361,6 +361,23 @@ TEST(RocksDbStateStoreTest, WithoutTheLogCloseMakesCommitsDurable) {
   EXPECT_EQ(ScanAll(*s, "", "\xff"), (KV{{"a", "1"}, {"b", "2"}}));
 }
 
+TEST(RocksDbStateStoreTest, WithoutTheLogOrAFlushOnCloseCommitsAreNotKept) {
+  // For a state directory that is deleted afterwards: nothing is written at close.
+  TempDir dir;
+  RocksDbOptions options = CacheFrontedOptions();
+  options.flush_on_close = false;
+  {
+    auto s = MustOpen(dir.path(), options);
+    ASSERT_NE(s, nullptr);
+    s->Put("a", "1");
+    ASSERT_TRUE(s->Commit().ok());
+    EXPECT_EQ(GetOr(*s, "a"), "1") << "committed writes are readable while open";
+  }
+  auto s = MustOpen(dir.path(), CacheFrontedOptions());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(ScanAll(*s, "", "\xff"), KV{});
+}
+
 TEST(RocksDbStateStoreTest, ScanMergesStagedAndCommitted) {
   TempDir dir;
   auto s = MustOpen(dir.path());

@@ -34,6 +34,9 @@ struct RocksDbOptions {
   // loses the commits not yet flushed (the database stays at an earlier
   // committed state); Close() flushes. For state that is rebuilt anyway.
   bool write_ahead_log = true;
+  // Without the log, write the memtables to disk when the store is closed.
+  // False for a directory that is deleted afterwards.
+  bool flush_on_close = true;
 };
 
 class RocksDbStateStore final : public core::StateStore {
