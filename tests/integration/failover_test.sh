@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Scale-out and failover: two processors in one group share the partitions;
-# one is killed mid-run; the survivor restores its partitions' state from the
-# changelog and finishes. The committed decisions equal the replay.
+# Scale-out and failover: two processors in one group share the partitions
+# and the events that arrive; one is killed once it has committed work of its
+# own; the survivor restores its partitions' state from the changelog and
+# finishes. The committed decisions equal the replay.
 . "$(dirname "$0")/lib.sh" "$@"
 start_broker
 write_config
 "$DEMERIT" topics --bootstrap "$BOOTSTRAP" --partitions 4 > /dev/null
 "$DEMERIT" gen --rules "$RULES" --employees 120 --days 30 --seed 5 --format pb \
   --out "$WORK/events.pb" 2> /dev/null
-"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/events.pb" 2> /dev/null
 start_processor a
 start_processor b
 # Both hold partitions once the group settles.
@@ -20,7 +20,17 @@ done
 grep -q "assigned partitions: [0-9]" "$WORK/b.log" && grep -q "assigned partitions: [0-9]" "$WORK/a.log" \
   && pass "partitions shared: a:$(grep 'assigned partitions' "$WORK/a.log" | tail -1 | sed 's/.*partitions://'), b:$(grep 'assigned partitions' "$WORK/b.log" | tail -1 | sed 's/.*partitions://')" \
   || fail "partitions not shared"
-sleep 2  # b commits work of its own before it dies
+# The events arrive once both run, so that b processes its share.
+"$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/events.pb" 2> /dev/null
+# b dies once the group has committed input offsets on one of b's partitions.
+b_parts=" $(grep 'assigned partitions' "$WORK/b.log" | tail -1 | sed 's/.*partitions: //') "
+b_committed() {
+  "$DEMERIT" lag --bootstrap "$BOOTSTRAP" 2> /dev/null \
+    | awk -v parts="$b_parts" '$3 == "committed" && $4 > 0 && index(parts, " " $2 " ") { found = 1 }
+                              END { exit !found }'
+}
+for i in $(seq 1 300); do b_committed && break; sleep 0.2; done
+b_committed && pass "b committed work of its own" || fail "b committed nothing"
 # What a logs after the kill (a may have held every partition before b joined).
 lines=$(wc -l < "$WORK/a.log")
 since_kill() { tail -n "+$((lines + 1))" "$WORK/a.log"; }
