@@ -10,7 +10,9 @@ write_config
   --out "$WORK/events.pb" 2> /dev/null
 "$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/events.pb" 2> /dev/null
 start_processor a
-sleep 3
+# Mid-run: the processor has committed some of the input.
+for i in $(seq 1 300); do committed_on && break; sleep 0.2; done
+committed_on && pass "processing before the restart" || fail "nothing committed before the restart"
 bash "$ROOT/ops/kafka/stop.sh" "$KAFKA_DIR" --keep > /dev/null 2>&1 && log "broker stopped"
 bash "$ROOT/ops/kafka/start.sh" --data-dir "$KAFKA_DIR" --port "$port" > /dev/null 2>> "$WORK/broker-start.log" \
   && pass "broker restarted on $port" || fail "broker restart"

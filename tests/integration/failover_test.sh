@@ -23,14 +23,9 @@ grep -q "assigned partitions: [0-9]" "$WORK/b.log" && grep -q "assigned partitio
 # The events arrive once both run, so that b processes its share.
 "$DEMERIT" produce --bootstrap "$BOOTSTRAP" --events "$WORK/events.pb" 2> /dev/null
 # b dies once the group has committed input offsets on one of b's partitions.
-b_parts=" $(grep 'assigned partitions' "$WORK/b.log" | tail -1 | sed 's/.*partitions: //') "
-b_committed() {
-  "$DEMERIT" lag --bootstrap "$BOOTSTRAP" 2> /dev/null \
-    | awk -v parts="$b_parts" '$3 == "committed" && $4 > 0 && index(parts, " " $2 " ") { found = 1 }
-                              END { exit !found }'
-}
-for i in $(seq 1 300); do b_committed && break; sleep 0.2; done
-b_committed && pass "b committed work of its own" || fail "b committed nothing"
+b_parts=$(grep 'assigned partitions' "$WORK/b.log" | tail -1 | sed 's/.*partitions: //')
+for i in $(seq 1 300); do committed_on "$b_parts" && break; sleep 0.2; done
+committed_on "$b_parts" && pass "b committed work of its own" || fail "b committed nothing"
 # What a logs after the kill (a may have held every partition before b joined).
 lines=$(wc -l < "$WORK/a.log")
 since_kill() { tail -n "+$((lines + 1))" "$WORK/a.log"; }

@@ -78,6 +78,14 @@ wait_caught_up() {
   return 1
 }
 
+# committed_on [PARTITIONS]: the group has committed input offsets on one of
+# PARTITIONS (space-separated numbers; any partition when none are given).
+committed_on() {
+  "$DEMERIT" lag --bootstrap "$BOOTSTRAP" "${CLIENT_ARGS[@]}" 2> /dev/null \
+    | awk -v parts=" ${1:-} " '$3 == "committed" && $4 > 0 && (parts == "  " || index(parts, " " $2 " ")) { found = 1 }
+                               END { exit !found }'
+}
+
 # check_against_replay EVENTS NAME: the committed decisions, reversals applied,
 # equal `demerit replay` of the same events; no id issued twice without a reversal.
 check_against_replay() {
