@@ -42,6 +42,15 @@ for employee in $employees; do
   fi
 done
 
+# A bad event-time bound is a usage error naming the bound.
+"$bin" replay --rules "$rules" --events "$sample" --from yesterday > /dev/null 2> "$work/err"
+expect_code "replay --from yesterday" 2 $?
+expect_grep "replay --from yesterday" '^--from/--to: bad timestamp "yesterday"' "$work/err"
+"$bin" replay --rules "$rules" --events "$sample" --from 2026-11-03T00:00:00Z \
+  --to 2026-11-04T00:00:00Z > /dev/null 2> "$work/err"
+expect_code "replay --from --to" 0 $?
+expect_grep "replay --from --to" 'events outside --from/--to' "$work/err"
+
 # Standard input gives the same decisions as the file.
 "$bin" replay --rules "$rules" --events - < "$sample" > "$work/out" 2> /dev/null
 check sample.decisions.ndjson "$work/out"

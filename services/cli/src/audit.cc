@@ -171,16 +171,10 @@ int ReadAtCommittedOffsets(const AuditDiffOptions& o, const TailOptions& tail,
 // The committed decisions against a replay of the input topics, compared
 // for the decisions whose occurred_at lies in [from, to).
 int RunAuditDiffKafka(const AuditDiffOptions& o) {
-  core::Nanos from = std::numeric_limits<core::Nanos>::min();
-  core::Nanos to = std::numeric_limits<core::Nanos>::max();
-  for (auto [text, bound] : {std::pair{&o.from, &from}, std::pair{&o.to, &to}}) {
-    if (text->empty()) continue;
-    auto t = core::ParseRfc3339(*text);
-    if (!t.ok()) {
-      std::cerr << "--from/--to: " << t.status().message() << "\n";
-      return kExitUsage;
-    }
-    *bound = *t;
+  core::Nanos from = 0, to = 0;
+  if (auto s = ParseEventTimeBounds(o.from, o.to, &from, &to); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return kExitUsage;
   }
   char dir_template[] = "/tmp/demerit-audit-XXXXXX";
   if (mkdtemp(dir_template) == nullptr) {

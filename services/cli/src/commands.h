@@ -50,6 +50,9 @@ struct ReplayOptions {
   std::string metrics_out;  // write the metrics here at the end (Prometheus text format)
 };
 int RunReplay(const ReplayOptions& options);
+// Parses --from/--to (RFC 3339; empty: unbounded) into [*from, *to).
+core::Status ParseEventTimeBounds(const std::string& from_text, const std::string& to_text,
+                                  int64_t* from, int64_t* to);
 
 int RunRulesCheck(const std::string& dir);
 int RunRulesTest(const std::string& dir, bool verbose);

@@ -49,6 +49,19 @@ constexpr size_t kCommitEvery = 1 << 18;
 
 }  // namespace
 
+core::Status ParseEventTimeBounds(const std::string& from_text, const std::string& to_text,
+                                  int64_t* from, int64_t* to) {
+  *from = std::numeric_limits<core::Nanos>::min();
+  *to = std::numeric_limits<core::Nanos>::max();
+  for (auto [text, bound] : {std::pair{&from_text, from}, std::pair{&to_text, to}}) {
+    if (text->empty()) continue;
+    auto t = core::ParseRfc3339(*text);
+    if (!t.ok()) return core::Status::Error("--from/--to: " + t.status().message());
+    *bound = *t;
+  }
+  return core::Status::Ok();
+}
+
 int RunReplay(const ReplayOptions& options) {
   auto rules = LoadRuleDirectory(options.rules_dir);
   if (!rules.ok()) {
@@ -129,16 +142,10 @@ int RunReplay(const ReplayOptions& options) {
     return file_reader ? file_reader->bytes() : kafka_source->bytes();
   };
   // Event-time bounds.
-  core::Nanos from = std::numeric_limits<core::Nanos>::min();
-  core::Nanos to = std::numeric_limits<core::Nanos>::max();
-  for (auto [text, bound] : {std::pair{&options.from, &from}, std::pair{&options.to, &to}}) {
-    if (text->empty()) continue;
-    auto t = core::ParseRfc3339(*text);
-    if (!t.ok()) {
-      std::cerr << "--from/--to: " << t.status().message() << "\n";
-      return kExitUsage;
-    }
-    *bound = *t;
+  core::Nanos from = 0, to = 0;
+  if (auto s = ParseEventTimeBounds(options.from, options.to, &from, &to); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return kExitUsage;
   }
   FILE* out_file = stdout;
   if (options.out != "-") {
