@@ -168,7 +168,8 @@ int RunReplay(const ReplayOptions& options) {
   auto store = store::RocksDbStateStore::Open(
       state_dir, store::RocksDbOptions{.read_your_writes = false,
                                        .write_ahead_log = false,
-                                       .flush_on_close = keep_state});
+                                       .flush_on_close = keep_state,
+                                       .bulk_load = true});
   if (!store.ok()) {
     std::cerr << store.status().message() << "\n";
     return kExitIo;

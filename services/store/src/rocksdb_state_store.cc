@@ -1,11 +1,25 @@
 #include "demerit/store/rocksdb_state_store.h"
 
+#include <cstdlib>
+
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 namespace demerit::store {
+namespace {
+
+// Level-0 files that a bulk load finds and compacts before it writes more.
+constexpr uint64_t kBulkLoadCompactAt = 8;
+
+uint64_t Level0Files(rocksdb::DB* db) {
+  std::string files;  // a string property only
+  if (!db->GetProperty("rocksdb.num-files-at-level0", &files)) return 0;
+  return std::strtoull(files.c_str(), nullptr, 10);
+}
+
+}  // namespace
 
 struct RocksDbStateStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
@@ -27,6 +41,11 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   db_options.write_buffer_size = options.write_buffer_bytes;
   db_options.avoid_flush_during_shutdown = !options.flush_on_close;
   db_options.compression = rocksdb::kLZ4Compression;
+  if (options.bulk_load) {
+    db_options.disable_auto_compactions = true;
+    db_options.level0_slowdown_writes_trigger = 1 << 30;
+    db_options.level0_stop_writes_trigger = 1 << 30;
+  }
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -39,6 +58,12 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   }
   auto impl = std::make_unique<Impl>();
   impl->db.reset(db);
+  if (options.bulk_load && Level0Files(db) >= kBulkLoadCompactAt) {
+    // Earlier bulk loads into this directory left their files uncompacted:
+    // compact them once, so reads do not have to look into every one.
+    s = db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
+    if (!s.ok()) return core::Status::Error("cannot compact state in " + dir + ": " + s.ToString());
+  }
   impl->write_options.sync = options.sync_writes;
   impl->write_options.disableWAL = !options.write_ahead_log;
   impl->indexed = options.read_your_writes;
@@ -149,6 +174,8 @@ core::Status RocksDbStateStore::Close() {
 }
 
 size_t RocksDbStateStore::staged() const { return impl_->staged()->Count(); }
+
+uint64_t RocksDbStateStore::level0_files() const { return Level0Files(impl_->db.get()); }
 
 uint64_t RocksDbStateStore::ApproximateSize() const {
   uint64_t size = 0;

@@ -378,6 +378,26 @@ TEST(RocksDbStateStoreTest, WithoutTheLogOrAFlushOnCloseCommitsAreNotKept) {
   EXPECT_EQ(ScanAll(*s, "", "\xff"), KV{});
 }
 
+TEST(RocksDbStateStoreTest, BulkLoadsLeaveFilesUncompactedUntilTooMany) {
+  TempDir dir;
+  RocksDbOptions options = CacheFrontedOptions();
+  options.bulk_load = true;
+  for (uint64_t run = 0; run < 12; ++run) {
+    auto s = MustOpen(dir.path(), options);
+    ASSERT_NE(s, nullptr);
+    // Each run's close adds a level-0 file; the open that finds 8 compacts them.
+    EXPECT_EQ(s->level0_files(), run % 8) << "run " << run;
+    // Overlapping keys: every run rewrites the same ones.
+    for (int k = 0; k < 100; ++k) s->Put("k" + std::to_string(k), std::to_string(run));
+    ASSERT_TRUE(s->Close().ok());
+    EXPECT_EQ(s->level0_files(), run % 8 + 1) << "run " << run;
+  }
+  auto s = MustOpen(dir.path(), options);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(GetOr(*s, "k42"), "11");
+  EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 100u);
+}
+
 TEST(RocksDbStateStoreTest, ScanMergesStagedAndCommitted) {
   TempDir dir;
   auto s = MustOpen(dir.path());

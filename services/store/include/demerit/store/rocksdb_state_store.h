@@ -37,6 +37,10 @@ struct RocksDbOptions {
   // Without the log, write the memtables to disk when the store is closed.
   // False for a directory that is deleted afterwards.
   bool flush_on_close = true;
+  // A one-off build of the state (replay): no compaction while writing, so
+  // each byte is written once; whoever opens the directory next compacts it
+  // in the background.
+  bool bulk_load = false;
 };
 
 class RocksDbStateStore final : public core::StateStore {
@@ -66,6 +70,8 @@ class RocksDbStateStore final : public core::StateStore {
   const core::Status& read_status() const { return read_status_; }
   // Approximate bytes on disk.
   uint64_t ApproximateSize() const;
+  // Files in the first level of the tree (a bulk load leaves them uncompacted).
+  uint64_t level0_files() const;
 
  private:
   struct Impl;
