@@ -130,6 +130,19 @@ expect_code "replay --events --to-committed" 2 $?
 "$bin" audit diff --decisions "$sample" --against "$sample" --to-committed demerit > /dev/null 2> "$work/err"
 expect_code "audit diff --decisions --to-committed" 2 $?
 expect_grep "audit diff --decisions --to-committed: message" "to-committed bounds a replay of the input topics" "$work/err"
+# audit diff of two files: a broken line stops it (exit 4, naming the line); an id
+# issued twice is a log problem and a disagreement (exit 1).
+"$bin" replay --rules "$rules" --events "$sample" > "$work/log.ndjson" 2> /dev/null
+{ head -3 "$work/log.ndjson"; echo '{"kind":"ISSUE",'; tail -n +4 "$work/log.ndjson"; } > "$work/broken.ndjson"
+"$bin" audit diff --decisions "$work/broken.ndjson" --against "$work/log.ndjson" > /dev/null 2> "$work/err"
+expect_code "audit diff of a broken log" 4 $?
+expect_grep "audit diff of a broken log: message" "broken.ndjson: line 4: not a valid decision" "$work/err"
+{ cat "$work/log.ndjson"; head -1 "$work/log.ndjson"; } > "$work/twice.ndjson"
+"$bin" audit diff --decisions "$work/twice.ndjson" --against "$work/log.ndjson" > "$work/out" 2>&1
+expect_code "audit diff of a log issuing an id twice" 1 $?
+expect_grep "audit diff of a log issuing an id twice: problem" "twice.ndjson: line $(($(wc -l < "$work/log.ndjson") + 1)): pen-[0-9a-f]* issued again without a reversal between" "$work/out"
+"$bin" audit diff --decisions "$work/log.ndjson" --against "$work/log.ndjson" > /dev/null 2>&1
+expect_code "audit diff of a log with itself" 0 $?
 "$bin" frobnicate > /dev/null 2>&1
 expect_code "unknown command" 2 $?
 

@@ -28,33 +28,24 @@ struct Log {
 core::Status ReadLog(const std::string& path, Log* log) {
   std::ifstream in(path);
   if (!in) return core::Status::Error("cannot read " + path);
-  std::string line;
-  size_t number = 0;
-  v1::Decision d;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (auto bad = core::ParseDecisionJson(line, &d)) {
-      return core::Status::Error(path + ": line " + std::to_string(number) + ": " + bad->detail);
-    }
+  return ReadDecisionLog(in, path, 0, "", [&](int64_t number, const v1::Decision& d) {
+    auto at = [&] { return path + ": line " + std::to_string(number) + ": "; };
     ++log->records;
     if (d.kind() == v1::REVERSAL) {
       if (log->standing.erase(d.reverses_penalty_id()) == 0) {
         ++log->unmatched_reversals;
-        log->problems.push_back(path + ": line " + std::to_string(number) + ": reversal " +
-                                d.penalty_id() + " of " + d.reverses_penalty_id() +
-                                ", which does not stand");
+        log->problems.push_back(at() + "reversal " + d.penalty_id() + " of " +
+                                d.reverses_penalty_id() + ", which does not stand");
       }
     } else {
       if (log->standing.count(d.penalty_id())) {
         ++log->issued_twice;
-        log->problems.push_back(path + ": line " + std::to_string(number) + ": " +
-                                d.penalty_id() + " issued again without a reversal between");
+        log->problems.push_back(at() + d.penalty_id() +
+                                " issued again without a reversal between");
       }
       log->standing[d.penalty_id()] = d;
     }
-  }
-  return core::Status::Ok();
+  });
 }
 
 // What a decision is about, whatever it decided: the pairing key for "different".
