@@ -1,6 +1,7 @@
 #include "demerit/core/engine.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <deque>
 #include <optional>
@@ -70,7 +71,14 @@ void SetTimestamp(Nanos t, google::protobuf::Timestamp* ts) {
   ts->set_nanos(static_cast<int32_t>(nanos));
 }
 
-std::string Ordinal(int n) {
+// Appends the decimal form of `n`.
+void AppendInt(std::string* out, int64_t n) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  out->append(buf, end);
+}
+
+void AppendOrdinal(std::string* out, int n) {
   const char* suffix = "th";
   if (n % 100 < 11 || n % 100 > 13) {
     switch (n % 10) {
@@ -80,7 +88,28 @@ std::string Ordinal(int n) {
       default: break;
     }
   }
-  return std::to_string(n) + suffix;
+  AppendInt(out, n);
+  *out += suffix;
+}
+
+void AppendMoney(std::string* out, int64_t minor, std::string_view currency) {
+  static constexpr std::string_view kNoMinorUnits[] = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"};
+  if (std::find(std::begin(kNoMinorUnits), std::end(kNoMinorUnits), currency) !=
+      std::end(kNoMinorUnits)) {
+    AppendInt(out, minor);
+  } else {
+    // |INT64_MIN| does not fit an int64_t: work with the unsigned magnitude.
+    uint64_t abs = minor < 0 ? 0 - static_cast<uint64_t>(minor) : static_cast<uint64_t>(minor);
+    if (minor < 0) *out += '-';
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, abs / 100);
+    out->append(buf, end);
+    *out += '.';
+    *out += static_cast<char>('0' + abs % 100 / 10);
+    *out += static_cast<char>('0' + abs % 10);
+  }
+  *out += ' ';
+  *out += currency;
 }
 
 // The calendar window key of an instant, or "" for none and rolling windows.
@@ -100,44 +129,81 @@ bool Effective(const state::EventRecord& record) {
   return record.present() && !record.superseded() && !HeaderOf(record.event()).is_void;
 }
 
+// Every decision is made once and re-made whenever a late event moves it, so
+// its id and reason are built in one buffer each rather than from temporaries.
 std::string DecisionId(const v1::Decision& d) {
-  std::string canon = d.site_id() + "\n" + d.employee_id() + "\n" + d.pack() + "\n" + d.rule_id() +
-                      "\n" + d.rule_version() + "\n" + d.counter() + "\n" + d.window() + "\n" +
-                      std::to_string(d.occurrence()) + "\n" + std::to_string(d.step()) + "\n" +
-                      std::to_string(d.amount_minor()) + " " + d.currency() + "\n" +
-                      std::to_string(d.action()) + "\n" + std::to_string(d.capped_minor()) + " " +
-                      d.guardrail() + "\n" + std::to_string(d.occurred_at().seconds()) + "." +
-                      std::to_string(d.occurred_at().nanos()) + "\n";
-  for (const auto& id : d.evidence_event_ids()) canon += id + "\n";
-  return "pen-" + Sha256Hex(canon).substr(0, 32);
+  std::string canon;
+  canon.reserve(256);
+  for (const std::string* part : {&d.site_id(), &d.employee_id(), &d.pack(), &d.rule_id(),
+                                  &d.rule_version(), &d.counter(), &d.window()}) {
+    canon += *part;
+    canon += '\n';
+  }
+  for (int64_t n : {int64_t{d.occurrence()}, int64_t{d.step()}}) {
+    AppendInt(&canon, n);
+    canon += '\n';
+  }
+  AppendInt(&canon, d.amount_minor());
+  canon += ' ';
+  canon += d.currency();
+  canon += '\n';
+  AppendInt(&canon, d.action());
+  canon += '\n';
+  AppendInt(&canon, d.capped_minor());
+  canon += ' ';
+  canon += d.guardrail();
+  canon += '\n';
+  AppendInt(&canon, d.occurred_at().seconds());
+  canon += '.';
+  AppendInt(&canon, d.occurred_at().nanos());
+  canon += '\n';
+  for (const auto& id : d.evidence_event_ids()) {
+    canon += id;
+    canon += '\n';
+  }
+  std::string id = "pen-";
+  id.append(Sha256Hex(canon), 0, 32);
+  return id;
 }
 
 std::string Reason(const v1::Decision& d, const std::string& title) {
-  std::string out = title + ": " + Ordinal(d.occurrence()) + " occurrence";
-  if (d.window() != "none") out += " in " + d.window();
+  std::string out;
+  out.reserve(title.size() + d.clause().size() + 96);
+  out += title;
+  out += ": ";
+  AppendOrdinal(&out, d.occurrence());
+  out += " occurrence";
+  if (d.window() != "none") {
+    out += " in ";
+    out += d.window();
+  }
   if (d.amount_minor() > 0 || d.capped_minor() > 0) {
-    out += ", fine " + FormatMoney(d.amount_minor(), d.currency());
+    out += ", fine ";
+    AppendMoney(&out, d.amount_minor(), d.currency());
   }
-  if (d.action() != v1::NONE) out += ", " + v1::Action_Name(d.action());
+  if (d.action() != v1::NONE) {
+    out += ", ";
+    out += v1::Action_Name(d.action());
+  }
   if (d.capped()) {
-    out += " (" + FormatMoney(d.capped_minor(), d.currency()) + " not deducted: " + d.guardrail() +
-           ")";
+    out += " (";
+    AppendMoney(&out, d.capped_minor(), d.currency());
+    out += " not deducted: ";
+    out += d.guardrail();
+    out += ')';
   }
-  out += " [" + d.clause() + "]";
+  out += " [";
+  out += d.clause();
+  out += ']';
   return out;
 }
 
 }  // namespace
 
 std::string FormatMoney(int64_t minor, const std::string& currency) {
-  static const std::set<std::string> kNoMinorUnits = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF"};
-  if (kNoMinorUnits.count(currency)) return std::to_string(minor) + " " + currency;
-  char buf[48];
-  const char* sign = minor < 0 ? "-" : "";
-  int64_t abs = minor < 0 ? -minor : minor;
-  std::snprintf(buf, sizeof buf, "%s%lld.%02lld %s", sign, static_cast<long long>(abs / 100),
-                static_cast<long long>(abs % 100), currency.c_str());
-  return buf;
+  std::string out;
+  AppendMoney(&out, minor, currency);
+  return out;
 }
 
 // One Apply(): the changes one event makes, gathered and then settled.
