@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "demerit/core/engine.h"
+#include "demerit/core/hash.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "../unit/core/test_rules.h"
 
@@ -92,6 +93,14 @@ void BM_ParseEventJson(benchmark::State& st) {
   st.SetItemsProcessed(st.iterations());
 }
 BENCHMARK(BM_ParseEventJson);
+
+// One decision id: the digest of a canonical text of about 200 bytes.
+void BM_Sha256Hex(benchmark::State& st) {
+  std::string text(200, 'x');
+  for (auto _ : st) benchmark::DoNotOptimize(core::Sha256Hex(text));
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_Sha256Hex);
 
 void BM_ParseEventBinary(benchmark::State& st) {
   std::string bytes = Workload()[7].SerializeAsString();
