@@ -495,6 +495,25 @@ v1::Decision SampleDecision() {
   return d;
 }
 
+TEST(DecisionJsonTest, EscapesWhatJsonRequiresAndReadsBackTheSame) {
+  static constexpr char kReason[] =
+      "quote \" backslash \\ newline \n tab \t cr \r bs \b ff \f nul \0 us \x1f del \x7f 迟到 end";
+  v1::Decision d = SampleDecision();
+  d.set_reason(std::string(kReason, sizeof kReason - 1));
+  d.set_guardrail("\"");
+  d.set_clause("plain");
+  std::string json = DecisionToJson(d);
+  const std::string want_reason =
+      R"("reason":"quote \" backslash \\ newline \n tab \t cr \r bs \b ff \f nul \u0000 us \u001f )"
+      "del \x7f 迟到 end\"";
+  EXPECT_NE(json.find(want_reason), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("guardrail":"\"")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("clause":"plain")"), std::string::npos) << json;
+  v1::Decision back;
+  ASSERT_FALSE(ParseDecisionJson(json, &back).has_value()) << json;
+  EXPECT_EQ(back.SerializeAsString(), d.SerializeAsString());
+}
+
 TEST(DecisionJsonTest, PrintsEveryFieldWithProtoNames) {
   const struct {
     const char* name;
