@@ -250,15 +250,15 @@ int RunReplay(const ReplayOptions& options) {
   // employees differs, which --net does not show.
   const bool grouped = options.net;
   std::vector<v1::Envelope> chunk(grouped ? kGroupChunk : 1);
-  std::vector<const v1::Envelope*> order;
+  std::vector<std::pair<std::string_view, uint32_t>> order;  // employee, index in chunk
   size_t buffered = 0;
   auto apply_chunk = [&] {
     order.clear();
-    for (size_t i = 0; i < buffered; ++i) order.push_back(&chunk[i]);
-    std::stable_sort(order.begin(), order.end(), [](const v1::Envelope* a, const v1::Envelope* b) {
-      return *core::HeaderOf(*a).employee_id < *core::HeaderOf(*b).employee_id;
-    });
-    for (const v1::Envelope* e : order) apply(*e);
+    for (size_t i = 0; i < buffered; ++i) {
+      order.emplace_back(*core::HeaderOf(chunk[i]).employee_id, static_cast<uint32_t>(i));
+    }
+    std::sort(order.begin(), order.end());  // by employee, then input order
+    for (const auto& [employee, i] : order) apply(chunk[i]);
     buffered = 0;
   };
   core::Rejection rejection;
