@@ -94,6 +94,33 @@ void BM_ParseEventJson(benchmark::State& st) {
 }
 BENCHMARK(BM_ParseEventJson);
 
+// One decision as an NDJSON line (replay's output).
+void BM_DecisionToJson(benchmark::State& st) {
+  v1::Decision d;
+  d.set_penalty_id("pen-0123456789abcdef0123456789abcdef");
+  d.set_kind(v1::ISSUE);
+  d.set_employee_id("emp-1234");
+  d.set_site_id("hall-xinyang");
+  d.set_rule_id("late-arrival");
+  d.set_rule_version("0123456789ab");
+  d.set_pack("public-service-hall");
+  d.set_window("2026-11");
+  d.set_occurrence(3);
+  d.set_step(3);
+  d.set_amount_minor(5000);
+  d.set_currency("CNY");
+  d.set_action(v1::WARNING);
+  d.add_evidence_event_ids("emp-1234-d3-1");
+  d.add_evidence_event_ids("emp-1234-d1-0");
+  d.mutable_occurred_at()->set_seconds(1'795'000'000);
+  d.set_reason("Late arrival: 3rd occurrence in 2026-11, fine 50.00 CNY, WARNING [§2.1]");
+  d.set_counter("public-service-hall/late-arrival");
+  d.set_clause("§2.1 迟到三次");
+  for (auto _ : st) benchmark::DoNotOptimize(core::DecisionToJson(d));
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_DecisionToJson);
+
 // One decision id: the digest of a canonical text of about 200 bytes.
 void BM_Sha256Hex(benchmark::State& st) {
   std::string text(200, 'x');

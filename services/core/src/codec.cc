@@ -8,6 +8,7 @@
 #include "demerit/core/facts.h"
 #include "event_json.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace demerit::core {
@@ -365,45 +366,96 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+// Appends `n` as exactly `width` decimal digits (0 <= n < 10^width).
+void AppendDigits(std::string* out, int64_t n, int width) {
+  char buf[20];
+  for (int i = width - 1; i >= 0; --i, n /= 10) buf[i] = static_cast<char>('0' + n % 10);
+  out->append(buf, width);
+}
+
 // Protobuf's JSON form of a Timestamp: fraction of 0, 3, 6 or 9 digits.
-std::string TimestampJson(const google::protobuf::Timestamp& ts) {
-  std::string s = FormatRfc3339(ts.seconds() * kNanosPerSecond);
-  if (ts.nanos() == 0) return s;
-  s.pop_back();  // Z
-  char frac[16];
-  int nanos = ts.nanos();
-  if (nanos % 1'000'000 == 0) {
-    std::snprintf(frac, sizeof frac, ".%03d", nanos / 1'000'000);
-  } else if (nanos % 1000 == 0) {
-    std::snprintf(frac, sizeof frac, ".%06d", nanos / 1000);
-  } else {
-    std::snprintf(frac, sizeof frac, ".%09d", nanos);
+void AppendTimestampJson(const google::protobuf::Timestamp& ts, std::string* out) {
+  int64_t days = ts.seconds() / 86'400;
+  int64_t sod = ts.seconds() % 86'400;
+  if (sod < 0) {
+    sod += 86'400;
+    days -= 1;
   }
-  return s + frac + "Z";
+  const CivilDay day = CivilFromDays(days);
+  out->push_back('"');
+  if (day.year < 0 || day.year > 9999) {
+    // Outside RFC 3339's years: the general formatter.
+    std::string text = FormatRfc3339(ts.seconds() * kNanosPerSecond);
+    text.pop_back();  // Z
+    out->append(text);
+  } else {
+    AppendDigits(out, day.year, 4);
+    out->push_back('-');
+    AppendDigits(out, day.month, 2);
+    out->push_back('-');
+    AppendDigits(out, day.day, 2);
+    out->push_back('T');
+    AppendDigits(out, sod / 3600, 2);
+    out->push_back(':');
+    AppendDigits(out, sod / 60 % 60, 2);
+    out->push_back(':');
+    AppendDigits(out, sod % 60, 2);
+  }
+  const int nanos = ts.nanos();
+  if (nanos != 0) {
+    out->push_back('.');
+    if (nanos % 1'000'000 == 0) {
+      AppendDigits(out, nanos / 1'000'000, 3);
+    } else if (nanos % 1000 == 0) {
+      AppendDigits(out, nanos / 1000, 6);
+    } else {
+      AppendDigits(out, nanos, 9);
+    }
+  }
+  out->append("Z\"");
 }
 
 class JsonObject {
  public:
   explicit JsonObject(std::string* out) : out_(out) { out_->push_back('{'); }
-  void String(const char* key, std::string_view v) {
+  void String(std::string_view key, std::string_view v) {
     Key(key);
     AppendJsonString(v, out_);
   }
-  void Raw(const char* key, std::string_view v) {
+  void Int32(std::string_view key, int32_t v) {
     Key(key);
-    out_->append(v);
+    AppendNumber(v);
   }
-  void Int32(const char* key, int32_t v) { Raw(key, std::to_string(v)); }
-  void Int64(const char* key, int64_t v) { Raw(key, "\"" + std::to_string(v) + "\""); }
-  void Bool(const char* key, bool v) { Raw(key, v ? "true" : "false"); }
+  // int64 as a string, as protobuf prints it.
+  void Int64(std::string_view key, int64_t v) {
+    Key(key);
+    out_->push_back('"');
+    AppendNumber(v);
+    out_->push_back('"');
+  }
+  void Bool(std::string_view key, bool v) {
+    Key(key);
+    out_->append(v ? "true" : "false");
+  }
+  void Timestamp(std::string_view key, const google::protobuf::Timestamp& ts) {
+    Key(key);
+    AppendTimestampJson(ts, out_);
+  }
+  // The key of a value the caller appends.
+  void Key(std::string_view key) {  // a field name: nothing to escape
+    if (!first_) out_->push_back(',');
+    first_ = false;
+    out_->push_back('"');
+    out_->append(key);
+    out_->append("\":");
+  }
   void Close() { out_->push_back('}'); }
 
  private:
-  void Key(const char* key) {
-    if (!first_) out_->push_back(',');
-    first_ = false;
-    AppendJsonString(key, out_);
-    out_->push_back(':');
+  void AppendNumber(int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_->append(buf, end);
   }
   std::string* out_;
   bool first_ = true;
@@ -432,14 +484,14 @@ std::string DecisionToJson(const v1::Decision& d) {
   o.Int64("amount_minor", d.amount_minor());
   o.String("currency", d.currency());
   o.String("action", v1::Action_Name(d.action()));
-  o.Raw("evidence_event_ids", "");
+  o.Key("evidence_event_ids");
   out.push_back('[');
   for (int i = 0; i < d.evidence_event_ids_size(); ++i) {
     if (i > 0) out.push_back(',');
     AppendJsonString(d.evidence_event_ids(i), &out);
   }
   out.push_back(']');
-  if (d.has_occurred_at()) o.String("occurred_at", TimestampJson(d.occurred_at()));
+  if (d.has_occurred_at()) o.Timestamp("occurred_at", d.occurred_at());
   o.Bool("capped", d.capped());
   o.Int64("capped_minor", d.capped_minor());
   o.String("guardrail", d.guardrail());

@@ -514,6 +514,35 @@ TEST(DecisionJsonTest, EscapesWhatJsonRequiresAndReadsBackTheSame) {
   EXPECT_EQ(back.SerializeAsString(), d.SerializeAsString());
 }
 
+TEST(DecisionJsonTest, PrintsTimestampsAsProtobufDoes) {
+  const struct {
+    int64_t seconds;
+    int32_t nanos;
+    const char* want;
+  } cases[] = {
+      {1'793'581'500, 0, "2026-11-02T01:05:00Z"},
+      {1'793'581'500, 500'000'000, "2026-11-02T01:05:00.500Z"},
+      {1'793'581'500, 1'000, "2026-11-02T01:05:00.000001Z"},
+      {1'793'581'500, 1, "2026-11-02T01:05:00.000000001Z"},
+      {0, 0, "1970-01-01T00:00:00Z"},
+      {-1, 999'000'000, "1969-12-31T23:59:59.999Z"},
+      {-2'208'988'800, 0, "1900-01-01T00:00:00Z"},
+      {253'402'300'799, 0, "9999-12-31T23:59:59Z"},
+  };
+  for (const auto& c : cases) {
+    v1::Decision d = SampleDecision();
+    d.mutable_occurred_at()->set_seconds(c.seconds);
+    d.mutable_occurred_at()->set_nanos(c.nanos);
+    std::string json = DecisionToJson(d);
+    EXPECT_NE(json.find(std::string("\"occurred_at\":\"") + c.want + "\""), std::string::npos)
+        << json;
+    v1::Decision back;
+    ASSERT_FALSE(ParseDecisionJson(json, &back).has_value()) << json;
+    EXPECT_EQ(back.occurred_at().seconds(), c.seconds) << c.want;
+    EXPECT_EQ(back.occurred_at().nanos(), c.nanos) << c.want;
+  }
+}
+
 TEST(DecisionJsonTest, PrintsEveryFieldWithProtoNames) {
   const struct {
     const char* name;
