@@ -315,16 +315,20 @@ int RunReplay(const ReplayOptions& options) {
   size_t standing = 0;
   if (options.net) {
     std::vector<v1::Decision> rows;
-    core::ForEachStandingDecision(**store, [&](const v1::Decision& d) {
-      ++standing;
-      if (options.format == "table") {
-        rows.push_back(d);
-        return;
-      }
-      out_buffer += core::DecisionToJson(d);
-      out_buffer += '\n';
-      if (out_buffer.size() > (1 << 16)) flush_out();
-    });
+    // The cache is flushed: the employees it still holds are read from memory.
+    core::ForEachStandingDecision(
+        **store,
+        [&](const v1::Decision& d) {
+          ++standing;
+          if (options.format == "table") {
+            rows.push_back(d);
+            return;
+          }
+          out_buffer += core::DecisionToJson(d);
+          out_buffer += '\n';
+          if (out_buffer.size() > (1 << 16)) flush_out();
+        },
+        &cache);
     if (options.format == "table") {
       std::ostringstream table;
       PrintDecisionTable(rows, false, table);

@@ -822,7 +822,8 @@ bool StandingLess(const v1::Decision& a, const v1::Decision& b) {
 }  // namespace
 
 void ForEachStandingDecision(StateStore& state,
-                             const std::function<void(const v1::Decision&)>& visit) {
+                             const std::function<void(const v1::Decision&)>& visit,
+                             EmployeeStateCache* cache) {
   // Employee by employee, reading only their issued ('i') and month scope
   // ('d') records: every key of an employee lies in [name kSep, name kSep+1).
   std::string from(1, '\0');
@@ -830,10 +831,11 @@ void ForEachStandingDecision(StateStore& state,
   auto read_table = [&](const std::string& name, char table, auto&& add) {
     const std::string begin = name + kSep + table;
     const std::string end = name + kSep + static_cast<char>(table + 1);
-    state.Scan(begin, end, [&](std::string_view, std::string_view value) {
+    auto each = [&](std::string_view, std::string_view value) {
       add(value);
       return true;
-    });
+    };
+    if (cache == nullptr || !cache->ScanCached(begin, end, each)) state.Scan(begin, end, each);
   };
   while (true) {
     std::string name;

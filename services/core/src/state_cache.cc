@@ -222,6 +222,23 @@ void EmployeeStateCache::Scan(std::string_view begin, std::string_view end,
   Find(begin).Range(begin, end, false, visit);
 }
 
+bool EmployeeStateCache::ScanCached(std::string_view begin, std::string_view end,
+                                    const ScanVisitor& visit) {
+  size_t sep = begin.find(kKeySeparator);
+  if (sep == std::string_view::npos) return false;
+  std::string_view name = begin.substr(0, sep);
+  std::string_view prefix = begin.substr(0, sep + 1);
+  // `end` no further than the employee's last key: name + (separator + 1).
+  bool within = end.starts_with(prefix) ||
+                (end.size() == prefix.size() && end.starts_with(name) &&
+                 end.back() == static_cast<char>(kKeySeparator + 1));
+  if (!within) return false;
+  auto found = impl_->employees.find(std::string(name));
+  if (found == impl_->employees.end()) return false;
+  found->second.Range(begin, end, false, visit);
+  return true;
+}
+
 void EmployeeStateCache::ScanReverse(std::string_view begin, std::string_view end,
                                      const ScanVisitor& visit) {
   Find(begin).Range(begin, end, true, visit);

@@ -125,6 +125,34 @@ TEST(EmployeeStateCache, ServesWritesFromMemoryAndFlushesThemInKeyOrder) {
   EXPECT_TRUE(base.writes.empty()) << "a second flush writes nothing";
 }
 
+TEST(EmployeeStateCache, ScanCachedServesOnlyEmployeesInMemory) {
+  RecordingStore base;
+  base.Put(K("e1", "ia"), "1");
+  base.Put(K("e1", "ib"), "2");
+  base.Put(K("e2", "ia"), "other");
+  EmployeeStateCache cache(&base, {});
+  cache.Put(K("e1", "ic"), "3");  // loads e1
+  KV got;
+  auto visit = [&](std::string_view k, std::string_view v) {
+    got.emplace_back(std::string(k), std::string(v));
+    return true;
+  };
+  const int scans = base.scans;
+  EXPECT_TRUE(cache.ScanCached(K("e1", "i"), K("e1", "j"), visit));
+  EXPECT_EQ(got, (KV{{K("e1", "ia"), "1"}, {K("e1", "ib"), "2"}, {K("e1", "ic"), "3"}}));
+  got.clear();
+  const std::string e1_end = std::string("e1") + static_cast<char>(kKeySeparator + 1);
+  EXPECT_TRUE(cache.ScanCached(K("e1", "ib"), e1_end, visit)) << "to the employee's end";
+  EXPECT_EQ(got, (KV{{K("e1", "ib"), "2"}, {K("e1", "ic"), "3"}}));
+  got.clear();
+  EXPECT_FALSE(cache.ScanCached(K("e2", "i"), K("e2", "j"), visit)) << "e2 is not in memory";
+  EXPECT_FALSE(cache.ScanCached(K("e1", "i"), K("e2", "j"), visit)) << "crosses employees";
+  EXPECT_FALSE(cache.ScanCached(std::string("e1"), "\xff", visit)) << "not one employee's key";
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(base.scans, scans) << "nothing was loaded";
+  EXPECT_EQ(cache.cached_employees(), 1u);
+}
+
 TEST(EmployeeStateCache, DiscardForgetsChangesSinceTheLastFlush) {
   RecordingStore base;
   base.Put(K("e1", "a"), "base");

@@ -69,8 +69,11 @@ class Ledger {
 
 // Visits the standing decisions held in `state` (every employee's, in the
 // order of Ledger::Standing()). Reads the whole store; for the end of a run.
+// With `cache` (in front of `state`, flushed), the employees it holds are
+// read from memory.
 void ForEachStandingDecision(StateStore& state,
-                             const std::function<void(const v1::Decision&)>& visit);
+                             const std::function<void(const v1::Decision&)>& visit,
+                             EmployeeStateCache* cache = nullptr);
 
 // Formats minor units for people: 2000 CNY -> "20.00 CNY".
 std::string FormatMoney(int64_t minor, const std::string& currency);

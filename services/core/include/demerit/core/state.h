@@ -52,6 +52,11 @@ class EmployeeStateCache final : public StateStore {
   void ScanReverse(std::string_view begin, std::string_view end,
                    const ScanVisitor& visit) override;
 
+  // Visits the keys in [begin, end) if they belong to one employee whose
+  // state is in memory, and returns true; returns false, visiting nothing
+  // and loading nothing, otherwise.
+  bool ScanCached(std::string_view begin, std::string_view end, const ScanVisitor& visit);
+
   // Writes every change since the last Flush() to the base store (which then
   // commits them its own way) and trims the cache to its budget.
   void Flush();
