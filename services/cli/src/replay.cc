@@ -249,7 +249,9 @@ int RunReplay(const ReplayOptions& options) {
   // the same decisions, counts and state; only their interleaving across
   // employees differs, which --net does not show.
   const bool grouped = options.net;
-  std::vector<v1::Envelope> chunk(grouped ? kGroupChunk : 1);
+  const size_t chunk_limit = grouped ? kGroupChunk : 1;
+  std::vector<v1::Envelope> chunk(1);  // grows to chunk_limit as events come
+  chunk.reserve(chunk_limit);
   std::vector<std::pair<std::string_view, uint32_t>> order;  // employee, index in chunk
   size_t buffered = 0;
   auto apply_chunk = [&] {
@@ -279,8 +281,10 @@ int RunReplay(const ReplayOptions& options) {
     } else if (auto bad = core::ValidateEvent(event, **rules)) {
       // What Apply would reject, reported now, where the reader is.
       reject(stream_of(event), *bad);
-    } else if (++buffered == chunk.size()) {
+    } else if (++buffered == chunk_limit) {
       apply_chunk();
+    } else if (buffered == chunk.size()) {
+      chunk.emplace_back();
     }
     if (read % kCommitEvery == 0) {
       if (grouped) apply_chunk();
