@@ -227,6 +227,33 @@ instances=$(prom_query "group by (instance) (demerit_build_info)" | jq -r '.data
 [ -n "$SITES" ] && pass "site values: $SITES" || fail "label_values(demerit_events_consumed_total, site) is empty"
 [ "$instances" = "$TARGET" ] && pass "instance value: $instances" \
   || fail "label_values(demerit_build_info, instance) is '$instances', expected $TARGET"
+# The shift gauges against the wall clock, computed here with date(1) from each site's zone and
+# default shift in rules/sites.yaml (skipped within a minute of a shift's start or end).
+shift_checked=0
+while read -r site zone start end; do
+  now=$(TZ=$zone date +%H%M)
+  want=0
+  [ "$now" -ge "$start" ] && [ "$now" -lt "$end" ] && want=1
+  near=0
+  for edge in "$start" "$end"; do
+    diff=$(( (10#${now:0:2} * 60 + 10#${now:2:2}) - (10#${edge:0:2} * 60 + 10#${edge:2:2}) ))
+    [ "${diff#-}" -le 1 ] && near=1
+  done
+  [ "$near" = 1 ] && continue
+  got=$(prom_value "demerit:site_shift_open{site=\"$site\"}")
+  if [ "$got" = "$want" ]; then
+    shift_checked=$((shift_checked + 1))
+  else
+    fail "demerit:site_shift_open{site=\"$site\"} is '$got', expected $want ($zone local $now, shift $start-$end)"
+  fi
+done < <(awk '/- id:/ {id=$3} /time_zone:/ {zone=$2}
+              /default_shift:/ {n = 0; line = $0
+                                while (match(line, /[0-9][0-9]:[0-9][0-9]/)) {
+                                  t[++n] = substr(line, RSTART, 2) substr(line, RSTART + 3, 2)
+                                  line = substr(line, RSTART + RLENGTH)
+                                }
+                                print id, zone, t[1], t[2]}' "$ROOT/rules/sites.yaml")
+[ "$shift_checked" -gt 0 ] && pass "demerit:site_shift_open agrees with date(1) for $shift_checked sites"
 # Grafana's regex escaping of a variable value for =~, as a PromQL string: \\ before specials.
 regex_escape() { printf '%s' "$1" | sed 's/[][\\.*+?^$(){}|]/\\\\&/g'; }
 INSTANCE_VALUE=$(regex_escape "$TARGET")

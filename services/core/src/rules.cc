@@ -97,6 +97,18 @@ Nanos Site::ShiftEnd(Nanos at) const {
   return zone.ToInstant(day, shift_end_seconds);
 }
 
+std::optional<Nanos> Site::ShiftUnderWay(Nanos at) const {
+  // Today's shift, then yesterday's (an overnight shift runs into today).
+  const int64_t today = DaysFromCivil(zone.ToCivil(at).day);
+  for (int64_t day : {today, today - 1}) {
+    const bool overnight = shift_end_seconds <= shift_start_seconds;
+    Nanos start = zone.ToInstant(CivilFromDays(day), shift_start_seconds);
+    Nanos end = zone.ToInstant(CivilFromDays(day + (overnight ? 1 : 0)), shift_end_seconds);
+    if (start <= at && at < end) return start;
+  }
+  return std::nullopt;
+}
+
 const Site* RuleSet::FindSite(std::string_view id) const {
   auto it = sites_.find(id);
   return it == sites_.end() ? nullptr : &it->second;

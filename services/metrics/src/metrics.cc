@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -92,6 +93,15 @@ struct Metrics::Impl {
                                   .Name("demerit_last_event_timestamp_seconds")
                                   .Help("occurred_at of the latest event of a site")
                                   .Register(*registry);
+  Family<Gauge>& shift_open = BuildGauge()
+                                  .Name("demerit_site_shift_open")
+                                  .Help("1 while the site's default shift is under way, else 0")
+                                  .Register(*registry);
+  Family<Gauge>& shift_started = BuildGauge()
+                                     .Name("demerit_site_shift_started_timestamp_seconds")
+                                     .Help("Start of the site's shift under way (0 between shifts)")
+                                     .Register(*registry);
+  std::set<std::string> shift_sites;  // the sites of the two families above
   Family<Counter>& occurrences = BuildCounter()
                                      .Name("demerit_occurrences_total")
                                      .Help("Rule matches counted on ladders")
@@ -328,6 +338,25 @@ void Metrics::RulesInForce(const std::string& version) {
   }
   impl_->rules_version = version;
   impl_->rules.Add({{"version", version}}).Set(1);
+}
+
+void Metrics::SiteShifts(const core::RuleSet& rules, core::Nanos now) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::set<std::string> sites;
+  for (const auto& [id, site] : rules.sites()) {
+    std::optional<core::Nanos> started = site.ShiftUnderWay(now);
+    impl_->shift_open.Add({{"site", id}}).Set(started ? 1 : 0);
+    impl_->shift_started.Add({{"site", id}})
+        .Set(started ? static_cast<double>(*started) / core::kNanosPerSecond : 0);
+    sites.insert(id);
+  }
+  // Sites a rules reload removed.
+  for (const std::string& id : impl_->shift_sites) {
+    if (sites.count(id)) continue;
+    impl_->shift_open.Remove(&impl_->shift_open.Add({{"site", id}}));
+    impl_->shift_started.Remove(&impl_->shift_started.Add({{"site", id}}));
+  }
+  impl_->shift_sites = std::move(sites);
 }
 
 void Metrics::RulesReloaded(bool ok) {

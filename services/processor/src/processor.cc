@@ -20,6 +20,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
+// The wall clock, as event times count (the engine never reads a clock).
+core::Nanos WallClockNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void Log(const char* level, const std::string& message) {
   std::time_t now = std::time(nullptr);
   char stamp[32];
@@ -378,12 +385,8 @@ bool Processor::Process(const kafka::Record& record) {
   for (const auto& [site, rule] : result.occurrences) {
     metrics_.Occurrence(site->id, rule->pack, rule->id);
   }
-  metrics_.EventTimeLag(stream_name,
-                        static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch())
-                                                .count() -
-                                            header.occurred_at) /
-                            core::kNanosPerSecond);
+  metrics_.EventTimeLag(
+      stream_name, static_cast<double>(WallClockNow() - header.occurred_at) / core::kNanosPerSecond);
   for (const auto& d : decisions_) metrics_.DecisionMade(d);
   for (const auto& d : decisions_) {
     kafka::KafkaStatus s =
@@ -526,7 +529,10 @@ int Processor::Run() {
       if (!Commit()) break;
     }
     if (signals_.reload.exchange(false)) ReloadRules();
-    if (Clock::now() >= next_lag_report_) ReportLag();
+    if (Clock::now() >= next_lag_report_) {
+      ReportLag();
+      metrics_.SiteShifts(*rules_, WallClockNow());
+    }
     if (Clock::now() >= next_watch) {
       if (RuleFilesFingerprint(config_.rules) != rules_fingerprint_) ReloadRules();
       next_watch = Clock::now() + std::chrono::seconds(1);

@@ -980,4 +980,57 @@ TEST(RulesCompilerTest, ShippedRulesCompile) {
 }
 
 }  // namespace
+
+// The default shift under way at an instant: day shifts, an overnight shift,
+// and the days daylight saving starts and ends.
+TEST(SiteShiftTest, ShiftUnderWay) {
+  struct Case {
+    const char* zone;
+    int64_t start_hour, end_hour;
+    const char* at;
+    const char* want;  // the shift's start, or "" between shifts
+  };
+  const Case cases[] = {
+      // 09:00-18:00 in Shanghai (UTC+8): 01:00Z-10:00Z.
+      {"Asia/Shanghai", 9, 18, "2026-11-02T00:59:59Z", ""},
+      {"Asia/Shanghai", 9, 18, "2026-11-02T01:00:00Z", "2026-11-02T01:00:00Z"},
+      {"Asia/Shanghai", 9, 18, "2026-11-02T09:59:59Z", "2026-11-02T01:00:00Z"},
+      {"Asia/Shanghai", 9, 18, "2026-11-02T10:00:00Z", ""},
+      {"Asia/Shanghai", 9, 18, "2026-11-02T17:00:00Z", ""},  // 01:00 local, the next day
+      // 22:00-06:00 in Shanghai: open across local midnight, since the day before.
+      {"Asia/Shanghai", 22, 6, "2026-11-02T13:59:59Z", ""},
+      {"Asia/Shanghai", 22, 6, "2026-11-02T14:00:00Z", "2026-11-02T14:00:00Z"},
+      {"Asia/Shanghai", 22, 6, "2026-11-02T17:00:00Z", "2026-11-02T14:00:00Z"},
+      {"Asia/Shanghai", 22, 6, "2026-11-02T21:59:59Z", "2026-11-02T14:00:00Z"},
+      {"Asia/Shanghai", 22, 6, "2026-11-02T22:00:00Z", ""},
+      // Around the clock (start = end): always under way, since the local midnight.
+      {"Asia/Shanghai", 0, 0, "2026-11-02T15:59:59Z", "2026-11-01T16:00:00Z"},
+      {"Asia/Shanghai", 0, 0, "2026-11-02T16:00:00Z", "2026-11-02T16:00:00Z"},
+      // Berlin, 09:00-18:00: 08:00Z-17:00Z in winter, 07:00Z-16:00Z in summer.
+      {"Europe/Berlin", 9, 18, "2026-03-29T07:00:00Z", "2026-03-29T07:00:00Z"},  // first CEST day
+      {"Europe/Berlin", 9, 18, "2026-03-28T07:30:00Z", ""},
+      {"Europe/Berlin", 9, 18, "2026-10-25T08:00:00Z", "2026-10-25T08:00:00Z"},  // first CET day
+      {"Europe/Berlin", 9, 18, "2026-10-25T16:59:59Z", "2026-10-25T08:00:00Z"},
+      // Berlin, 22:00-06:00 over the night clocks go forward (a 7-hour night) and back
+      // (a 9-hour night).
+      {"Europe/Berlin", 22, 6, "2026-03-29T03:59:59Z", "2026-03-28T21:00:00Z"},
+      {"Europe/Berlin", 22, 6, "2026-03-29T04:00:00Z", ""},
+      {"Europe/Berlin", 22, 6, "2026-10-25T04:59:59Z", "2026-10-24T20:00:00Z"},
+      {"Europe/Berlin", 22, 6, "2026-10-25T05:00:00Z", ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.zone) + " " + std::to_string(c.start_hour) + "-" +
+                 std::to_string(c.end_hour) + " at " + c.at);
+    auto zone = Zone::Find(c.zone);
+    ASSERT_TRUE(zone.ok());
+    Site site("s", *zone);
+    site.shift_start_seconds = c.start_hour * 3600;
+    site.shift_end_seconds = c.end_hour * 3600;
+    auto at = ParseRfc3339(c.at);
+    ASSERT_TRUE(at.ok());
+    std::optional<Nanos> got = site.ShiftUnderWay(*at);
+    EXPECT_EQ(got ? FormatRfc3339(*got) : "", c.want);
+  }
+}
+
 }  // namespace demerit::core

@@ -127,6 +127,9 @@ struct Site final : ShiftClock {
   // The default shift's start and end on the local day of `at`.
   Nanos ShiftStart(Nanos at) const override;
   Nanos ShiftEnd(Nanos at) const override;
+  // The start of the default shift under way at `at` (one begun the local
+  // day before, for an overnight shift), or nullopt between shifts.
+  std::optional<Nanos> ShiftUnderWay(Nanos at) const;
 };
 
 // One rule file as read from disk.

@@ -39,6 +39,10 @@ class Metrics {
   void SetReady(bool ready);
   void RulesInForce(const std::string& version);
   void RulesReloaded(bool ok);
+  // Whether each site's default shift is under way at `now`, and since when
+  // (for "site gone silent", which counts only shift time). Sites no longer
+  // in `rules` are dropped.
+  void SiteShifts(const core::RuleSet& rules, core::Nanos now);
 
   // The Prometheus text format of every metric.
   std::string Serialize() const;
