@@ -29,6 +29,7 @@ struct RocksDbStateStore::Impl {
   rocksdb::WriteBatch* staged() { return indexed ? batch.GetWriteBatch() : &plain; }
   rocksdb::ReadOptions read_options;
   rocksdb::WriteOptions write_options;
+  size_t bulk_batch_bytes = 0;  // 0: a commit is one write
 };
 
 RocksDbStateStore::RocksDbStateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -67,6 +68,9 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   impl->write_options.sync = options.sync_writes;
   impl->write_options.disableWAL = !options.write_ahead_log;
   impl->indexed = options.read_your_writes;
+  if (options.bulk_load && !options.read_your_writes) {
+    impl->bulk_batch_bytes = options.bulk_batch_bytes;
+  }
   return std::unique_ptr<RocksDbStateStore>(new RocksDbStateStore(std::move(impl)));
 }
 
@@ -91,6 +95,15 @@ void RocksDbStateStore::Put(std::string_view key, std::string_view value) {
     impl_->batch.Put(k, v);
   } else {
     impl_->plain.Put(k, v);
+    if (impl_->bulk_batch_bytes > 0 && impl_->plain.GetDataSize() > impl_->bulk_batch_bytes) {
+      // A bulk load writes a large commit in parts: no batch of hundreds of
+      // megabytes next to the memtables.
+      rocksdb::Status s = impl_->db->Write(impl_->write_options, &impl_->plain);
+      if (!s.ok() && write_status_.ok()) {
+        write_status_ = core::Status::Error("state write failed: " + s.ToString());
+      }
+      impl_->plain.Clear();
+    }
   }
 }
 
@@ -151,6 +164,7 @@ void RocksDbStateStore::ScanReverse(std::string_view begin, std::string_view end
 
 core::Status RocksDbStateStore::Commit() {
   if (!read_status_.ok()) return read_status_;
+  if (!write_status_.ok()) return write_status_;
   if (impl_->staged()->Count() > 0) {
     rocksdb::Status s = impl_->db->Write(impl_->write_options, impl_->staged());
     if (!s.ok()) return core::Status::Error("state write failed: " + s.ToString());
@@ -164,6 +178,7 @@ void RocksDbStateStore::Discard() {
   impl_->batch.Clear();
   impl_->plain.Clear();
   read_status_ = core::Status::Ok();
+  write_status_ = core::Status::Ok();
 }
 
 core::Status RocksDbStateStore::Close() {

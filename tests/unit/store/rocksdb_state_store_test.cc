@@ -398,6 +398,42 @@ TEST(RocksDbStateStoreTest, BulkLoadsLeaveFilesUncompactedUntilTooMany) {
   EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 100u);
 }
 
+TEST(RocksDbStateStoreTest, BulkLoadsWriteALargeCommitInParts) {
+  TempDir dir;
+  RocksDbOptions options = CacheFrontedOptions();
+  options.bulk_load = true;
+  options.bulk_batch_bytes = 4096;
+  {
+    auto s = MustOpen(dir.path(), options);
+    ASSERT_NE(s, nullptr);
+    const std::string value(100, 'v');
+    for (int k = 0; k < 1000; ++k) s->Put("k" + std::to_string(1000 + k), value);
+    // About 110 bytes a write: parts of 4 KiB went to the database already.
+    EXPECT_LT(s->staged(), 40u);
+    EXPECT_EQ(GetOr(*s, "k1000"), value) << "the first part is written";
+    EXPECT_EQ(GetOr(*s, "k1999"), "<none>") << "the last writes wait for Commit()";
+    ASSERT_TRUE(s->Commit().ok());
+    EXPECT_EQ(GetOr(*s, "k1999"), value);
+    ASSERT_TRUE(s->Close().ok());
+  }
+  auto s = MustOpen(dir.path(), CacheFrontedOptions());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 1000u);
+}
+
+TEST(RocksDbStateStoreTest, WithoutBulkLoadACommitIsOneWrite) {
+  TempDir dir;
+  RocksDbOptions options = CacheFrontedOptions();
+  options.bulk_batch_bytes = 4096;  // ignored without bulk_load
+  auto s = MustOpen(dir.path(), options);
+  ASSERT_NE(s, nullptr);
+  for (int k = 0; k < 1000; ++k) s->Put("k" + std::to_string(1000 + k), std::string(100, 'v'));
+  EXPECT_EQ(s->staged(), 1000u);
+  EXPECT_EQ(GetOr(*s, "k1000"), "<none>");
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 1000u);
+}
+
 TEST(RocksDbStateStoreTest, ScanMergesStagedAndCommitted) {
   TempDir dir;
   auto s = MustOpen(dir.path());

@@ -2,7 +2,8 @@
 
 // The engine's state in RocksDB. Writes are staged in a batch and reach the
 // database only on Commit(), so the database always holds a state that was
-// committed as a whole. By default reads see the staged writes (the batch is
+// committed as a whole (except a bulk load, which may write a large commit in
+// parts: its state is rebuilt by running again). By default reads see the staged writes (the batch is
 // a WriteBatchWithIndex); behind an EmployeeStateCache, which serves every
 // read of what it wrote and commits before it reads again, the index is
 // wasted work and `read_your_writes = false` stages into a plain batch.
@@ -41,6 +42,11 @@ struct RocksDbOptions {
   // each byte is written once; whoever opens the directory next compacts it
   // in the background.
   bool bulk_load = false;
+  // With bulk_load and without read_your_writes: a commit whose staged writes
+  // pass this size reaches the database in parts of about this size: the
+  // parts written are readable before Commit(), and Discard() cannot take
+  // them back. 0: always one write.
+  size_t bulk_batch_bytes = size_t{32} << 20;
 };
 
 class RocksDbStateStore final : public core::StateStore {
@@ -79,6 +85,7 @@ class RocksDbStateStore final : public core::StateStore {
   std::unique_ptr<rocksdb::Iterator> NewIterator(const rocksdb::ReadOptions& options);
   std::unique_ptr<Impl> impl_;
   core::Status read_status_;
+  core::Status write_status_;  // of a part of a bulk commit written early
 };
 
 }  // namespace demerit::store
