@@ -288,6 +288,7 @@ EndWatch::State EndWatch::After(const kafka::Record* record) {
 }
 
 EventReader::Result KafkaEventSource::Next(v1::Envelope* event, core::Rejection* rejection) {
+  if (watch_) watch_->Resume();
   while (!ends_.empty()) {
     kafka::KafkaStatus error;
     auto record = reader_->Poll(200, &error);

@@ -69,6 +69,9 @@ class EndWatch {
   enum class State { kReading, kEnd, kStuck };
   EndWatch(kafka::PartitionReader* reader, std::vector<kafka::TopicPartition> ends,
            std::chrono::seconds give_up = std::chrono::seconds(180));
+  // Before the polls for one record: only the time spent polling counts as
+  // waiting, not the time the caller spent on the records it was given.
+  void Resume() { idle_since_ = std::chrono::steady_clock::now(); }
   // After each poll of the reader: the record it returned, or nullptr.
   State After(const kafka::Record* record);
   // Whether every partition is read to its end.

@@ -12,6 +12,8 @@ namespace {
 
 // Level-0 files that a bulk load finds and compacts before it writes more.
 constexpr uint64_t kBulkLoadCompactAt = 8;
+// Level-0 files that start a compaction while a bulk load writes.
+constexpr int kBulkLoadCompactionTrigger = 16;
 
 uint64_t Level0Files(rocksdb::DB* db) {
   std::string files;  // a string property only
@@ -43,7 +45,7 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   db_options.avoid_flush_during_shutdown = !options.flush_on_close;
   db_options.compression = rocksdb::kLZ4Compression;
   if (options.bulk_load) {
-    db_options.disable_auto_compactions = true;
+    db_options.level0_file_num_compaction_trigger = kBulkLoadCompactionTrigger;
     db_options.level0_slowdown_writes_trigger = 1 << 30;
     db_options.level0_stop_writes_trigger = 1 << 30;
   }

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -432,6 +435,32 @@ TEST(RocksDbStateStoreTest, WithoutBulkLoadACommitIsOneWrite) {
   EXPECT_EQ(GetOr(*s, "k1000"), "<none>");
   ASSERT_TRUE(s->Commit().ok());
   EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 1000u);
+}
+
+TEST(RocksDbStateStoreTest, ALongBulkLoadCompactsWhenLevelZeroFilesPileUp) {
+  TempDir dir;
+  RocksDbOptions options = CacheFrontedOptions();
+  options.bulk_load = true;
+  options.write_buffer_bytes = 64 << 10;  // a flush every 64 KiB written
+  auto s = MustOpen(dir.path(), options);
+  ASSERT_NE(s, nullptr);
+  const std::string value(1000, 'v');
+  uint64_t most = 0;
+  for (int round = 0; round < 60; ++round) {
+    for (int k = 0; k < 100; ++k) s->Put("k" + std::to_string(round * 100 + k), value);
+    ASSERT_TRUE(s->Commit().ok());
+    most = std::max(most, s->level0_files());
+  }
+  EXPECT_GT(most, 4u) << "no compaction at RocksDB's usual 4 files";
+  // About 90 flushes: the background compaction keeps the count bounded. It
+  // runs on its own thread, so wait for it (a deadline, not a fixed sleep).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (s->level0_files() >= 16 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_LT(s->level0_files(), 16u);
+  EXPECT_EQ(GetOr(*s, "k5999"), value);
+  EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 6000u);
 }
 
 TEST(RocksDbStateStoreTest, ScanMergesStagedAndCommitted) {

@@ -38,9 +38,11 @@ struct RocksDbOptions {
   // Without the log, write the memtables to disk when the store is closed.
   // False for a directory that is deleted afterwards.
   bool flush_on_close = true;
-  // A one-off build of the state (replay): no compaction while writing, so
-  // each byte is written once; whoever opens the directory next compacts it
-  // in the background.
+  // A one-off build of the state (replay): level-0 files are compacted only
+  // once 16 have piled up (not at 4), so a replay of a million events writes
+  // each byte about once and a long one still reads from a bounded number of
+  // files; writes never stall on compaction. Open() compacts first when it
+  // finds 8 or more level-0 files, so runs into one directory do not pile up.
   bool bulk_load = false;
   // With bulk_load and without read_your_writes: a commit whose staged writes
   // pass this size reaches the database in parts of about this size: the
