@@ -179,12 +179,22 @@ int RunReplay(const ReplayOptions& options) {
   }
   // Active employees' state stays in memory; RocksDB gets the changes at
   // every commit.
-  core::EmployeeStateCache cache(
-      store->get(), core::EmployeeStateCache::Options{.max_bytes = options.cache_mb << 20});
+  const size_t budget = options.cache_mb << 20;
+  core::EmployeeStateCache cache(store->get(), core::EmployeeStateCache::Options{.max_bytes = budget});
   core::Engine engine(*rules, &cache);
   auto commit = [&]() {
     cache.Flush();
     return (*store)->Commit();
+  };
+  // The cache trims itself to its budget only when it is flushed, and between
+  // two commits a replay can touch every employee: above the budget, commit
+  // early (checked every 4,096 events).
+  core::Status early_commit;
+  size_t until_budget_check = 4096;
+  auto keep_to_budget = [&] {
+    if (--until_budget_check > 0) return;
+    until_budget_check = 4096;
+    if (cache.cached_bytes() > budget && early_commit.ok()) early_commit = commit();
   };
 
   // Decisions go out in the order made; --net prints the standing ones from
@@ -216,6 +226,7 @@ int RunReplay(const ReplayOptions& options) {
   auto apply = [&](const v1::Envelope& event) {
     decisions.clear();
     core::ApplyResult r = engine.Apply(event, &decisions);
+    keep_to_budget();
     switch (r.outcome) {
       case core::ApplyResult::Outcome::kApplied: ++applied; break;
       case core::ApplyResult::Outcome::kDuplicate: ++duplicates; break;
@@ -292,6 +303,10 @@ int RunReplay(const ReplayOptions& options) {
         std::cerr << s.message() << "\n";
         return kExitIo;
       }
+    }
+    if (!early_commit.ok()) {
+      std::cerr << early_commit.message() << "\n";
+      return kExitIo;
     }
     if (!options.quiet && read % 4096 == 0) {
       auto now = std::chrono::steady_clock::now();
