@@ -375,32 +375,8 @@ void AppendDigits(std::string* out, int64_t n, int width) {
 
 // Protobuf's JSON form of a Timestamp: fraction of 0, 3, 6 or 9 digits.
 void AppendTimestampJson(const google::protobuf::Timestamp& ts, std::string* out) {
-  int64_t days = ts.seconds() / 86'400;
-  int64_t sod = ts.seconds() % 86'400;
-  if (sod < 0) {
-    sod += 86'400;
-    days -= 1;
-  }
-  const CivilDay day = CivilFromDays(days);
   out->push_back('"');
-  if (day.year < 0 || day.year > 9999) {
-    // Outside RFC 3339's years: the general formatter.
-    std::string text = FormatRfc3339(ts.seconds() * kNanosPerSecond);
-    text.pop_back();  // Z
-    out->append(text);
-  } else {
-    AppendDigits(out, day.year, 4);
-    out->push_back('-');
-    AppendDigits(out, day.month, 2);
-    out->push_back('-');
-    AppendDigits(out, day.day, 2);
-    out->push_back('T');
-    AppendDigits(out, sod / 3600, 2);
-    out->push_back(':');
-    AppendDigits(out, sod / 60 % 60, 2);
-    out->push_back(':');
-    AppendDigits(out, sod % 60, 2);
-  }
+  AppendDateTime(ts.seconds(), out);
   const int nanos = ts.nanos();
   if (nanos != 0) {
     out->push_back('.');

@@ -152,17 +152,42 @@ StatusOr<Nanos> ParseRfc3339(std::string_view s) {
   return seconds * kNanosPerSecond + nanos;
 }
 
+void AppendDateTime(int64_t seconds, std::string* out) {
+  const int64_t days = FloorDiv(seconds, 86'400);
+  const int64_t sod = seconds - days * 86'400;
+  const CivilDay day = CivilFromDays(days);
+  if (day.year < 0 || day.year > 9999) {
+    char buf[48];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", day.year, day.month,
+                          day.day, static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
+                          static_cast<int>(sod % 60));
+    out->append(buf, n);
+    return;
+  }
+  // Digits written directly: decision output formats one per decision.
+  char buf[19];
+  auto put = [&](int at, int64_t n, int width) {
+    for (int i = at + width - 1; i >= at; --i, n /= 10) buf[i] = static_cast<char>('0' + n % 10);
+  };
+  put(0, day.year, 4);
+  buf[4] = '-';
+  put(5, day.month, 2);
+  buf[7] = '-';
+  put(8, day.day, 2);
+  buf[10] = 'T';
+  put(11, sod / 3600, 2);
+  buf[13] = ':';
+  put(14, sod / 60 % 60, 2);
+  buf[16] = ':';
+  put(17, sod % 60, 2);
+  out->append(buf, sizeof buf);
+}
+
 std::string FormatRfc3339(Nanos instant) {
   int64_t seconds = FloorDiv(instant, kNanosPerSecond);
   int64_t nanos = instant - seconds * kNanosPerSecond;
-  int64_t days = FloorDiv(seconds, 86'400);
-  int64_t sod = seconds - days * 86'400;
-  CivilDay day = CivilFromDays(days);
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", day.year, day.month,
-                        day.day, static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
-                        static_cast<int>(sod % 60));
-  std::string out(buf, n);
+  std::string out;
+  AppendDateTime(seconds, &out);
   if (nanos != 0) {
     char frac[16];
     std::snprintf(frac, sizeof frac, ".%09lld", static_cast<long long>(nanos));

@@ -57,6 +57,8 @@ class Zone {
 StatusOr<Nanos> ParseRfc3339(std::string_view text);
 // UTC, "Z", fraction only when non-zero.
 std::string FormatRfc3339(Nanos instant);
+// Appends YYYY-MM-DDTHH:MM:SS of Unix `seconds` in UTC.
+void AppendDateTime(int64_t seconds, std::string* out);
 
 // Parses a non-negative duration: integer seconds, or an integer with a unit
 // s, m, h or d.
