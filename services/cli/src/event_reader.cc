@@ -53,6 +53,7 @@ bool EventReader::ReadLine(std::string* line) {
 }
 
 EventReader::Result EventReader::Next(v1::Envelope* event, core::Rejection* rejection) {
+  wire_ = {};
   if (format_ == InputFormat::kNdjson) {
     while (true) {
       if (!ReadLine(&line_)) return Result::kEnd;
@@ -112,6 +113,7 @@ EventReader::Result EventReader::Next(v1::Envelope* event, core::Rejection* reje
     *rejection = std::move(*bad);
     return Result::kBad;
   }
+  wire_ = frame;
   return Result::kEvent;
 }
 

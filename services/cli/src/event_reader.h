@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "demerit/core/codec.h"
 #include "demerit/v1/events.pb.h"
@@ -28,6 +29,9 @@ class EventReader {
   int64_t record() const { return record_; }
   // Bytes consumed so far.
   uint64_t bytes() const { return bytes_; }
+  // The binary form of the event the last Next() read (binary input only;
+  // empty for NDJSON); valid until the next call.
+  std::string_view wire() const { return wire_; }
 
  private:
   EventReader(FILE* file, bool owned, InputFormat format)
@@ -44,6 +48,7 @@ class EventReader {
   size_t pos_ = 0;
   bool eof_ = false;
   std::string line_;
+  std::string_view wire_;
 };
 
 }  // namespace demerit::cli

@@ -209,10 +209,13 @@ std::string FormatMoney(int64_t minor, const std::string& currency) {
 // One Apply(): the changes one event makes, gathered and then settled.
 class Engine::Transition {
  public:
-  Transition(const RuleSet& rules, StateStore* state, const v1::Envelope& event)
-      : rules_(rules), state_(state), event_(event), header_(HeaderOf(event)) {}
+  // `wire`: the binary form of `event`, or empty.
+  Transition(const RuleSet& rules, StateStore* state, const v1::Envelope& event,
+             std::string_view wire)
+      : rules_(rules), state_(state), event_(event), wire_(wire), header_(HeaderOf(event)) {}
 
-  ApplyResult Run(std::vector<v1::Decision>* out);
+  // `validated`: the event has passed ValidateEvent already.
+  ApplyResult Run(std::vector<v1::Decision>* out, bool validated);
   std::vector<std::pair<const Site*, const Rule*>> occurrences_;
 
  private:
@@ -246,6 +249,7 @@ class Engine::Transition {
   const RuleSet& rules_;
   StateStore* state_;
   const v1::Envelope& event_;
+  std::string_view wire_;
   EventHeader header_;
   Nanos stream_time_ = 0;
   state::EmployeeClock clock_;
@@ -259,12 +263,14 @@ class Engine::Transition {
   std::map<std::string, const Site*> scope_sites_;
 };
 
-ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out) {
+ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out, bool validated) {
   ApplyResult result;
-  if (auto rejection = ValidateEvent(event_, rules_)) {
-    result.outcome = ApplyResult::Outcome::kRejected;
-    result.rejection = std::move(*rejection);
-    return result;
+  if (!validated) {
+    if (auto rejection = ValidateEvent(event_, rules_)) {
+      result.outcome = ApplyResult::Outcome::kRejected;
+      result.rejection = std::move(*rejection);
+      return result;
+    }
   }
   const std::string& employee = *header_.employee_id;
   const std::string record_key = Key('e', {employee, *header_.event_id});
@@ -307,7 +313,7 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out) {
 void Engine::Transition::StoreEventRecord(const std::string& key, bool superseded) {
   // The wire form of state::EventRecord: fields in number order, as
   // SerializeToString writes them.
-  const size_t size = event_.ByteSizeLong();
+  const size_t size = wire_.empty() ? event_.ByteSizeLong() : wire_.size();
   buffer_.clear();
   buffer_ += '\x0a';  // 1: event, length-delimited
   for (size_t n = size; true; n >>= 7) {
@@ -319,7 +325,11 @@ void Engine::Transition::StoreEventRecord(const std::string& key, bool supersede
   }
   const size_t at = buffer_.size();
   buffer_.resize(at + size);
-  event_.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(buffer_.data() + at));
+  if (wire_.empty()) {
+    event_.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(buffer_.data() + at));
+  } else {
+    wire_.copy(buffer_.data() + at, size);
+  }
   buffer_ += "\x10\x01";  // 2: present = true
   if (superseded) buffer_ += "\x18\x01";  // 3: superseded = true
   state_->Put(key, buffer_);
@@ -335,7 +345,9 @@ void Engine::Transition::Toggle(const v1::Envelope& event, bool on) {
   if (rules_.HasAbsenceRules(stream)) {
     std::string key = Key('x', {employee, StreamName(stream), SortableTime(h.occurred_at),
                                 *h.event_id});
-    if (on) {
+    if (on && &event == &event_ && !wire_.empty()) {
+      state_->Put(key, wire_);
+    } else if (on) {
       Store(key, event);
     } else {
       state_->Delete(key);
@@ -804,8 +816,14 @@ Engine::Engine(std::shared_ptr<const RuleSet> rules, StateStore* state)
     : rules_(std::move(rules)), state_(state) {}
 
 ApplyResult Engine::Apply(const v1::Envelope& event, std::vector<v1::Decision>* out) {
-  Transition transition(*rules_, state_, event);
-  return transition.Run(out);
+  Transition transition(*rules_, state_, event, {});
+  return transition.Run(out, /*validated=*/false);
+}
+
+ApplyResult Engine::ApplyValidated(const v1::Envelope& event, std::string_view wire,
+                                   std::vector<v1::Decision>* out) {
+  Transition transition(*rules_, state_, event, wire);
+  return transition.Run(out, /*validated=*/true);
 }
 
 namespace {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "demerit/core/codec.h"
@@ -43,6 +44,13 @@ class Engine {
   // Validates `event`, applies it and appends the decisions that change to
   // *out: reversals first, then issues.
   ApplyResult Apply(const v1::Envelope& event, std::vector<v1::Decision>* out);
+
+  // As Apply(), for an event that has passed ValidateEvent() against rules()
+  // (it is not checked again). `wire`, when not empty, is the binary
+  // demerit.v1.Envelope the event was parsed from: the engine keeps those
+  // bytes instead of serialising the event again.
+  ApplyResult ApplyValidated(const v1::Envelope& event, std::string_view wire,
+                             std::vector<v1::Decision>* out);
 
   const RuleSet& rules() const { return *rules_; }
 
