@@ -337,9 +337,11 @@ int RunReplay(const ReplayOptions& options) {
     if (!options.quiet && read % 4096 == 0) {
       auto now = std::chrono::steady_clock::now();
       if (now - last_progress > std::chrono::seconds(2)) {
+        // Events read but still waiting in a chunk are not done yet.
+        const long long done = applied + duplicates + rejected + outside;
         double secs = std::chrono::duration<double>(now - started).count();
-        std::fprintf(stderr, "\r%lld events, %.1f MB read, %.0f events/s ",
-                     static_cast<long long>(read), bytes_read() / 1e6, read / secs);
+        std::fprintf(stderr, "\r%lld events read (%.1f MB), %lld done, %.0f events/s ",
+                     static_cast<long long>(read), bytes_read() / 1e6, done, done / secs);
         std::fflush(stderr);
         last_progress = now;
         progress_shown = true;

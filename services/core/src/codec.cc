@@ -374,10 +374,17 @@ void AppendDigits(std::string* out, int64_t n, int width) {
 }
 
 // Protobuf's JSON form of a Timestamp: fraction of 0, 3, 6 or 9 digits.
+// Nanos outside [0, 10^9), which only a malformed message carries, are
+// carried into the seconds: the instant the two fields add up to.
 void AppendTimestampJson(const google::protobuf::Timestamp& ts, std::string* out) {
+  int64_t seconds = ts.seconds() + ts.nanos() / 1'000'000'000;
+  int nanos = ts.nanos() % 1'000'000'000;
+  if (nanos < 0) {
+    seconds -= 1;
+    nanos += 1'000'000'000;
+  }
   out->push_back('"');
-  AppendDateTime(ts.seconds(), out);
-  const int nanos = ts.nanos();
+  AppendDateTime(seconds, out);
   if (nanos != 0) {
     out->push_back('.');
     if (nanos % 1'000'000 == 0) {

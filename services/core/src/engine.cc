@@ -1,6 +1,7 @@
 #include "demerit/core/engine.h"
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstdio>
 #include <deque>
@@ -842,6 +843,8 @@ bool StandingLess(const v1::Decision& a, const v1::Decision& b) {
 void ForEachStandingDecision(StateStore& state,
                              const std::function<void(const v1::Decision&)>& visit,
                              EmployeeStateCache* cache) {
+  // Unflushed changes would be in neither the base store nor this walk's view of it.
+  assert(cache == nullptr || !cache->has_changes());
   // Employee by employee, reading only their issued ('i') and month scope
   // ('d') records: every key of an employee lies in [name kSep, name kSep+1).
   std::string from(1, '\0');

@@ -148,6 +148,8 @@ EmployeeStateCache::~EmployeeStateCache() = default;
 
 size_t EmployeeStateCache::cached_employees() const { return impl_->employees.size(); }
 
+bool EmployeeStateCache::has_changes() const { return !impl_->dirty_employees.empty(); }
+
 EmployeeStateCache::Employee& EmployeeStateCache::Find(std::string_view key) {
   std::string_view name = key.substr(0, key.find(kKeySeparator));
   if (impl_->last != nullptr && impl_->last_name == name) {

@@ -528,6 +528,12 @@ TEST(DecisionJsonTest, PrintsTimestampsAsProtobufDoes) {
       {-1, 999'000'000, "1969-12-31T23:59:59.999Z"},
       {-2'208'988'800, 0, "1900-01-01T00:00:00Z"},
       {253'402'300'799, 0, "9999-12-31T23:59:59Z"},
+      // Nanos out of range (only a malformed message has them) are carried
+      // into the seconds: the instant the fields add up to.
+      {1'793'581'500, 1'500'000'000, "2026-11-02T01:05:01.500Z"},
+      {1'793'581'500, -1, "2026-11-02T01:04:59.999999999Z"},
+      {1'793'581'500, -2'000'000'000, "2026-11-02T01:04:58Z"},
+      {0, 2'147'483'647, "1970-01-01T00:00:02.147483647Z"},
   };
   for (const auto& c : cases) {
     v1::Decision d = SampleDecision();
@@ -538,8 +544,10 @@ TEST(DecisionJsonTest, PrintsTimestampsAsProtobufDoes) {
         << json;
     v1::Decision back;
     ASSERT_FALSE(ParseDecisionJson(json, &back).has_value()) << json;
-    EXPECT_EQ(back.occurred_at().seconds(), c.seconds) << c.want;
-    EXPECT_EQ(back.occurred_at().nanos(), c.nanos) << c.want;
+    // The same instant, nanos in range.
+    const int64_t carry = c.nanos >= 0 ? c.nanos / 1'000'000'000 : (c.nanos + 1) / 1'000'000'000 - 1;
+    EXPECT_EQ(back.occurred_at().seconds(), c.seconds + carry) << c.want;
+    EXPECT_EQ(back.occurred_at().nanos(), c.nanos - carry * 1'000'000'000) << c.want;
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -125,6 +126,25 @@ TEST(EmployeeStateCache, ServesWritesFromMemoryAndFlushesThemInKeyOrder) {
   EXPECT_TRUE(base.writes.empty()) << "a second flush writes nothing";
 }
 
+TEST(EmployeeStateCache, FlushesEveryEmployeeInKeyOrder) {
+  // Employees are written in id order whatever order they changed in, so the
+  // base store gets one ascending run of keys ("ab" sorts after "a"'s keys).
+  RecordingStore base;
+  EmployeeStateCache cache(&base, {});
+  EXPECT_FALSE(cache.has_changes());
+  cache.Put(K("b", "1"), "x");
+  cache.Put(K("ab", "1"), "x");
+  cache.Put(K("a", "2"), "x");
+  cache.Put(K("a", "1"), "x");
+  EXPECT_TRUE(cache.has_changes());
+  cache.Flush();
+  EXPECT_FALSE(cache.has_changes());
+  EXPECT_EQ(base.writes, (std::vector<std::string>{"put " + K("a", "1=x"), "put " + K("a", "2=x"),
+                                                   "put " + K("ab", "1=x"),
+                                                   "put " + K("b", "1=x")}));
+  EXPECT_TRUE(std::is_sorted(base.writes.begin(), base.writes.end()));
+}
+
 TEST(EmployeeStateCache, ScanCachedServesOnlyEmployeesInMemory) {
   RecordingStore base;
   base.Put(K("e1", "ia"), "1");
@@ -162,7 +182,9 @@ TEST(EmployeeStateCache, DiscardForgetsChangesSinceTheLastFlush) {
   cache.Put(K("e1", "a"), "changed");
   cache.Delete(K("e1", "b"));
   cache.Put(K("e2", "a"), "new employee");
+  EXPECT_TRUE(cache.has_changes());
   cache.Discard();
+  EXPECT_FALSE(cache.has_changes());
   EXPECT_EQ(GetOr(cache, K("e1", "a")), "base");
   EXPECT_EQ(GetOr(cache, K("e1", "b")), "flushed");
   EXPECT_EQ(GetOr(cache, K("e2", "a")), "<none>");

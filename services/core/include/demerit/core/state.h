@@ -68,6 +68,8 @@ class EmployeeStateCache final : public StateStore {
                          visit) const;
   // Forgets every cached employee (after Flush(): nothing is lost).
   void Clear();
+  // Whether anything changed since the last Flush() or Discard().
+  bool has_changes() const;
   size_t cached_bytes() const { return bytes_; }
   size_t cached_employees() const;
 
