@@ -5,8 +5,8 @@
 #include <charconv>
 #include <cstdio>
 #include <deque>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "demerit/core/facts.h"

@@ -545,7 +545,8 @@ TEST(DecisionJsonTest, PrintsTimestampsAsProtobufDoes) {
     v1::Decision back;
     ASSERT_FALSE(ParseDecisionJson(json, &back).has_value()) << json;
     // The same instant, nanos in range.
-    const int64_t carry = c.nanos >= 0 ? c.nanos / 1'000'000'000 : (c.nanos + 1) / 1'000'000'000 - 1;
+    const int64_t carry =
+        c.nanos >= 0 ? c.nanos / 1'000'000'000 : (c.nanos + 1) / 1'000'000'000 - 1;
     EXPECT_EQ(back.occurred_at().seconds(), c.seconds + carry) << c.want;
     EXPECT_EQ(back.occurred_at().nanos(), c.nanos - carry * 1'000'000'000) << c.want;
   }

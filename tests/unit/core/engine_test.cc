@@ -371,7 +371,8 @@ TEST(Engine, ApplyValidatedWithTheWireFormLeavesTheSameState) {
   }
   ASSERT_EQ(a.size(), b.size());
   EXPECT_FALSE(a.empty());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].SerializeAsString(), b[i].SerializeAsString());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_EQ(a[i].SerializeAsString(), b[i].SerializeAsString());
   auto dump = [](MemoryStateStore& s) {
     std::vector<std::pair<std::string, std::string>> all;
     s.Scan(std::string(1, '\0'), "\xff", [&](std::string_view k, std::string_view v) {

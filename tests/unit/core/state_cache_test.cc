@@ -139,9 +139,9 @@ TEST(EmployeeStateCache, FlushesEveryEmployeeInKeyOrder) {
   EXPECT_TRUE(cache.has_changes());
   cache.Flush();
   EXPECT_FALSE(cache.has_changes());
-  EXPECT_EQ(base.writes, (std::vector<std::string>{"put " + K("a", "1=x"), "put " + K("a", "2=x"),
-                                                   "put " + K("ab", "1=x"),
-                                                   "put " + K("b", "1=x")}));
+  EXPECT_EQ(base.writes,
+            (std::vector<std::string>{"put " + K("a", "1=x"), "put " + K("a", "2=x"),
+                                      "put " + K("ab", "1=x"), "put " + K("b", "1=x")}));
   EXPECT_TRUE(std::is_sorted(base.writes.begin(), base.writes.end()));
 }
 
