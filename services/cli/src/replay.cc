@@ -48,7 +48,6 @@ class TempDir {
   std::string path_;
 };
 
-constexpr size_t kCommitEvery = 1 << 18;
 // Events applied together, grouped by employee, under --net.
 constexpr size_t kGroupChunk = 1 << 18;
 
@@ -183,8 +182,9 @@ int RunReplay(const ReplayOptions& options) {
     std::cerr << store.status().message() << "\n";
     return kExitIo;
   }
-  // Active employees' state stays in memory; RocksDB gets the changes at
-  // every commit.
+  // Employees' state stays in memory. RocksDB gets it once at the end, and
+  // before that only when the cache outgrows its budget: a commit then writes
+  // every change and the cache drops the least recently used employees.
   const size_t budget = options.cache_mb << 20;
   auto cache_owner = std::make_unique<core::EmployeeStateCache>(
       store->get(), core::EmployeeStateCache::Options{.max_bytes = budget});
@@ -194,9 +194,8 @@ int RunReplay(const ReplayOptions& options) {
     cache.Flush();
     return (*store)->Commit();
   };
-  // The cache trims itself to its budget only when it is flushed, and between
-  // two commits a replay can touch every employee: above the budget, commit
-  // early (checked every 4,096 events).
+  // The cache trims itself to its budget only when it is flushed: above the
+  // budget, commit (checked every 4,096 events).
   core::Status early_commit;
   size_t until_budget_check = 4096;
   auto keep_to_budget = [&] {
@@ -271,9 +270,11 @@ int RunReplay(const ReplayOptions& options) {
   const bool grouped = options.net;
   const size_t chunk_limit = grouped ? kGroupChunk : 1;
   std::vector<v1::Envelope> chunk(1);  // grows to chunk_limit as events come
-  std::vector<std::string> wires(1);   // their binary forms (binary input)
+  // Their binary forms (binary input), one after the other, and where each ends.
+  std::string wire_bytes;
+  std::vector<size_t> wire_ends;
   chunk.reserve(chunk_limit);
-  wires.reserve(chunk_limit);
+  wire_ends.reserve(chunk_limit);
   // The chunk's employees numbered in order of first appearance, and its
   // events as (employee number << 32 | index in chunk): sorted, grouped by
   // employee and in input order within one (integers sort faster than ids).
@@ -291,9 +292,12 @@ int RunReplay(const ReplayOptions& options) {
     std::sort(order.begin(), order.end());
     for (uint64_t key : order) {
       const size_t i = key & 0xffffffff;
-      apply(chunk[i], wires[i]);
+      const size_t begin = i == 0 ? 0 : wire_ends[i - 1];
+      apply(chunk[i], std::string_view(wire_bytes).substr(begin, wire_ends[i] - begin));
     }
     buffered = 0;
+    wire_bytes.clear();
+    wire_ends.clear();
   };
   core::Rejection rejection;
   auto started = std::chrono::steady_clock::now();
@@ -315,19 +319,12 @@ int RunReplay(const ReplayOptions& options) {
     } else if (!grouped) {
       apply(event, wire);
     } else {
-      wires[buffered].assign(wire);
+      wire_bytes += wire;
+      wire_ends.push_back(wire_bytes.size());
       if (++buffered == chunk_limit) {
         apply_chunk();
       } else if (buffered == chunk.size()) {
         chunk.emplace_back();
-        wires.emplace_back();
-      }
-    }
-    if (read % kCommitEvery == 0) {
-      if (grouped) apply_chunk();
-      if (auto s = commit(); !s.ok()) {
-        std::cerr << s.message() << "\n";
-        return kExitIo;
       }
     }
     if (!early_commit.ok()) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include <google/protobuf/arena.h>
+
 #include "demerit/core/facts.h"
 #include "demerit/core/hash.h"
 #include "demerit/v1/state.pb.h"
@@ -848,7 +850,9 @@ void ForEachStandingDecision(StateStore& state,
   // Employee by employee, reading only their issued ('i') and month scope
   // ('d') records: every key of an employee lies in [name kSep, name kSep+1).
   std::string from(1, '\0');
-  std::vector<v1::Decision> employee;
+  // One employee's decisions, parsed into an arena that is reset for the next.
+  google::protobuf::Arena arena;
+  std::vector<const v1::Decision*> employee;
   auto read_table = [&](const std::string& name, char table, auto&& add) {
     const std::string begin = name + kSep + table;
     const std::string end = name + kSep + static_cast<char>(table + 1);
@@ -868,20 +872,20 @@ void ForEachStandingDecision(StateStore& state,
     });
     if (!found) break;
     read_table(name, 'i', [&](std::string_view value) {
-      v1::Decision d;
-      if (d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-        employee.push_back(std::move(d));
-      }
+      auto* d = google::protobuf::Arena::CreateMessage<v1::Decision>(&arena);
+      if (d->ParseFromArray(value.data(), static_cast<int>(value.size()))) employee.push_back(d);
     });
     read_table(name, 'd', [&](std::string_view value) {
-      state::Scope scope;
-      if (scope.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-        for (auto& d : *scope.mutable_standing()) employee.push_back(std::move(d));
+      auto* scope = google::protobuf::Arena::CreateMessage<state::Scope>(&arena);
+      if (scope->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        for (const auto& d : scope->standing()) employee.push_back(&d);
       }
     });
-    std::sort(employee.begin(), employee.end(), StandingLess);
-    for (const auto& d : employee) visit(d);
+    std::sort(employee.begin(), employee.end(),
+              [](const v1::Decision* a, const v1::Decision* b) { return StandingLess(*a, *b); });
+    for (const v1::Decision* d : employee) visit(*d);
     employee.clear();
+    arena.Reset();
     from = name + static_cast<char>(kSep + 1);
   }
 }
