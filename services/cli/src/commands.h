@@ -48,6 +48,9 @@ struct ReplayOptions {
   std::string to_committed;
   std::string out = "-";    // where the decisions go
   std::string metrics_out;  // write the metrics here at the end (Prometheus text format)
+  // The process exits when the replay returns: its employee cache is left to
+  // the operating system instead of being freed block by block.
+  bool process_ends = false;
 };
 int RunReplay(const ReplayOptions& options);
 // Parses --from/--to (RFC 3339; empty: unbounded) into [*from, *to).

@@ -191,7 +191,10 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
-  if (*replay_cmd) return RunReplay(replay);
+  if (*replay_cmd) {
+    replay.process_ends = true;
+    return RunReplay(replay);
+  }
   if (*check_cmd) return RunRulesCheck(check_dir);
   if (*test_cmd) return RunRulesTest(test_dir, verbose);
   if (*gen_cmd) return RunGen(gen);

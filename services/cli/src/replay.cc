@@ -408,10 +408,10 @@ int RunReplay(const ReplayOptions& options) {
                  (*rules)->version().c_str());
   }
 #ifndef __SANITIZE_ADDRESS__
-  // Everything is written and the process ends next. Freeing the cache's
-  // millions of small blocks one by one takes about a quarter of a second
-  // for a million events; the operating system takes the memory back at once.
-  (void)cache_owner.release();
+  // Everything is written. Freeing the cache's millions of small blocks one
+  // by one takes about a quarter of a second for a million events; when the
+  // process ends next, the operating system takes the memory back at once.
+  if (options.process_ends) (void)cache_owner.release();
 #endif
   return rejected > 0 ? kExitRejected : kExitOk;
 }
