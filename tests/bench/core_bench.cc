@@ -60,7 +60,9 @@ void BM_ApplyRocksDbState(benchmark::State& st) {
     auto store = store::RocksDbStateStore::Open(
         dir, store::RocksDbOptions{.read_your_writes = false, .write_ahead_log = false});
     if (!store.ok()) st.SkipWithError(store.status().message().c_str());
-    core::EmployeeStateCache cache(store->get(), core::EmployeeStateCache::Options{});
+    core::EmployeeStateCache cache(
+        store->get(),
+        core::EmployeeStateCache::Options{.point_tables = std::string(core::kEnginePointTables)});
     core::Engine engine(testing::ShippedRules(), &cache);
     std::vector<v1::Decision> out;
     st.ResumeTiming();

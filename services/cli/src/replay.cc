@@ -187,7 +187,9 @@ int RunReplay(const ReplayOptions& options) {
   // every change and the cache drops the least recently used employees.
   const size_t budget = options.cache_mb << 20;
   auto cache_owner = std::make_unique<core::EmployeeStateCache>(
-      store->get(), core::EmployeeStateCache::Options{.max_bytes = budget});
+      store->get(),
+      core::EmployeeStateCache::Options{.max_bytes = budget,
+                                        .point_tables = std::string(core::kEnginePointTables)});
   core::EmployeeStateCache& cache = *cache_owner;
   core::Engine engine(*rules, &cache);
   auto commit = [&]() {
@@ -346,6 +348,10 @@ int RunReplay(const ReplayOptions& options) {
     }
   }
   if (grouped) apply_chunk();
+  if (!early_commit.ok()) {
+    std::cerr << early_commit.message() << "\n";
+    return kExitIo;
+  }
   if (kafka_source && kafka_source->stuck()) {
     std::cerr << "replay: the input topics could not be read to their ends\n";
     return processor::kProcessKafka;

@@ -10,6 +10,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
 namespace demerit::core {
 namespace {
@@ -377,11 +378,15 @@ void AppendDigits(std::string* out, int64_t n, int width) {
 // Nanos outside [0, 10^9), which only a malformed message carries, are
 // carried into the seconds: the instant the two fields add up to.
 void AppendTimestampJson(const google::protobuf::Timestamp& ts, std::string* out) {
-  int64_t seconds = ts.seconds() + ts.nanos() / 1'000'000'000;
+  int64_t carry = ts.nanos() / 1'000'000'000;
   int nanos = ts.nanos() % 1'000'000'000;
   if (nanos < 0) {
-    seconds -= 1;
+    carry -= 1;
     nanos += 1'000'000'000;
+  }
+  int64_t seconds;
+  if (__builtin_add_overflow(ts.seconds(), carry, &seconds)) {
+    seconds = carry > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
   }
   out->push_back('"');
   AppendDateTime(seconds, out);

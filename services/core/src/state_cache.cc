@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cassert>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +39,10 @@ struct EmployeeStateCache::Employee {
   std::vector<std::pair<unsigned char, Entries::iterator>> dirty;  // `dirty` set, each once
   size_t bytes = 0;
   uint64_t last_used = 0;
+  // Every key of the point tables in the base store is in memory too (none
+  // was there when the employee was read, and none has been dropped since):
+  // a key not in memory is in neither.
+  bool points_complete = true;
 
   unsigned char TableOf(std::string_view key) const {
     return key.size() > prefix.size() ? static_cast<unsigned char>(key[prefix.size()]) : 0;
@@ -150,24 +155,61 @@ size_t EmployeeStateCache::cached_employees() const { return impl_->employees.si
 
 bool EmployeeStateCache::has_changes() const { return !impl_->dirty_employees.empty(); }
 
+bool EmployeeStateCache::IsPointTable(unsigned char table) const {
+  return options_.point_tables.find(static_cast<char>(table)) != std::string::npos;
+}
+
+bool EmployeeStateCache::CoversPointTable(std::string_view begin, std::string_view end) const {
+  size_t sep = begin.find(kKeySeparator);
+  if (sep == std::string_view::npos) return !options_.point_tables.empty();
+  std::string table_begin(begin.substr(0, sep + 1));
+  for (char t : options_.point_tables) {
+    table_begin.resize(sep + 1);
+    table_begin += t;
+    std::string table_end = table_begin;
+    table_end.back() = static_cast<char>(t + 1);
+    if (begin < std::string_view(table_end) && std::string_view(table_begin) < end) return true;
+  }
+  return false;
+}
+
 EmployeeStateCache::Employee& EmployeeStateCache::Find(std::string_view key) {
   std::string_view name = key.substr(0, key.find(kKeySeparator));
   if (impl_->last != nullptr && impl_->last_name == name) {
     impl_->last->last_used = clock_;
     return *impl_->last;
   }
+  // The clock moves whenever another employee is used: recency is by turns.
+  ++clock_;
   auto [it, inserted] = impl_->employees.try_emplace(std::string(name));
   Employee& e = it->second;
   if (inserted) {
     e.prefix = std::string(name) + kKeySeparator;
-    std::string end = std::string(name) + static_cast<char>(kKeySeparator + 1);
-    base_->Scan(e.prefix, end, [&](std::string_view k, std::string_view v) {
+    auto load = [&](std::string_view k, std::string_view v) {
       std::string_view rest;
       Entries* entries = e.Locate(k, true, &rest);
       entries->emplace_hint(entries->end(), std::string(rest), Entry{.value = std::string(v)});
       e.bytes += k.size() + v.size() + kEntryOverhead;
       return true;
+    };
+    // The employee's keys, skipping each point table (whose presence is
+    // only probed); the point tables' bytes are in ascending order.
+    std::string from = e.prefix;
+    std::string point_tables = options_.point_tables;
+    std::sort(point_tables.begin(), point_tables.end(), [](char a, char b) {
+      return static_cast<unsigned char>(a) < static_cast<unsigned char>(b);
     });
+    for (char t : point_tables) {
+      std::string table = e.prefix + t;
+      std::string after = e.prefix + static_cast<char>(t + 1);
+      base_->Scan(from, table, load);
+      base_->Scan(table, after, [&](std::string_view, std::string_view) {
+        e.points_complete = false;
+        return false;
+      });
+      from = after;
+    }
+    base_->Scan(from, std::string(name) + static_cast<char>(kKeySeparator + 1), load);
     bytes_ += e.bytes;
   }
   e.last_used = clock_;
@@ -180,9 +222,12 @@ bool EmployeeStateCache::Get(std::string_view key, std::string* value) {
   Employee& e = Find(key);
   std::string_view rest;
   Entries* entries = e.Locate(key, false, &rest);
-  if (entries == nullptr) return false;
-  auto it = entries->find(rest);
-  if (it == entries->end() || it->second.deleted) return false;
+  auto it = entries != nullptr ? entries->find(rest) : Entries::iterator();
+  if (entries == nullptr || it == entries->end()) {
+    // Not in memory: a point table's key may still be in the base store.
+    return !e.points_complete && IsPointTable(e.TableOf(key)) && base_->Get(key, value);
+  }
+  if (it->second.deleted) return false;
   *value = it->second.value;
   return true;
 }
@@ -210,10 +255,19 @@ void EmployeeStateCache::Put(std::string_view key, std::string_view value) {
 void EmployeeStateCache::Delete(std::string_view key) {
   Employee& e = Find(key);
   std::string_view rest;
-  Entries* entries = e.Locate(key, false, &rest);
+  const bool maybe_in_base = !e.points_complete && IsPointTable(e.TableOf(key));
+  Entries* entries = e.Locate(key, maybe_in_base, &rest);
   if (entries == nullptr) return;
-  auto it = entries->find(rest);
-  if (it == entries->end() || it->second.deleted) return;
+  auto it = entries->lower_bound(rest);
+  if (it == entries->end() || it->first != rest) {
+    if (!maybe_in_base) return;
+    // A tombstone, so that the flush deletes the key in the base store.
+    it = entries->emplace_hint(it, std::string(rest), Entry{});
+    e.bytes += key.size() + kEntryOverhead;
+    bytes_ += key.size() + kEntryOverhead;
+  } else if (it->second.deleted) {
+    return;
+  }
   if (e.dirty.empty()) impl_->dirty_employees.emplace_back(key.substr(0, key.find(kKeySeparator)));
   Entry& entry = it->second;
   e.bytes -= entry.value.size();
@@ -226,6 +280,7 @@ void EmployeeStateCache::Delete(std::string_view key) {
 
 void EmployeeStateCache::Scan(std::string_view begin, std::string_view end,
                               const ScanVisitor& visit) {
+  assert(!CoversPointTable(begin, end));
   Find(begin).Range(begin, end, false, visit);
 }
 
@@ -242,12 +297,14 @@ bool EmployeeStateCache::ScanCached(std::string_view begin, std::string_view end
   if (!within) return false;
   auto found = impl_->employees.find(std::string(name));
   if (found == impl_->employees.end()) return false;
+  if (!found->second.points_complete && CoversPointTable(begin, end)) return false;
   found->second.Range(begin, end, false, visit);
   return true;
 }
 
 void EmployeeStateCache::ScanReverse(std::string_view begin, std::string_view end,
                                      const ScanVisitor& visit) {
+  assert(!CoversPointTable(begin, end));
   Find(begin).Range(begin, end, true, visit);
 }
 
@@ -278,7 +335,22 @@ void EmployeeStateCache::Flush() {
   impl_->dirty_employees.clear();
   ++clock_;
   if (bytes_ <= options_.max_bytes) return;
-  // Evict the least recently used employees down to three quarters of the budget.
+  // Over the budget: the point tables' keys leave memory first (they are
+  // all written now, and each can be read back on its own).
+  for (auto& [name, e] : impl_->employees) {
+    for (Table& t : e.tables) {
+      if (t.entries.empty() || !IsPointTable(t.id)) continue;
+      for (const auto& [rest, entry] : t.entries) {
+        const size_t size = e.prefix.size() + 1 + rest.size() + entry.value.size() + kEntryOverhead;
+        e.bytes -= size;
+        bytes_ -= size;
+      }
+      t.entries.clear();
+      e.points_complete = false;
+    }
+  }
+  if (bytes_ <= options_.max_bytes / 4 * 3) return;
+  // Then the least recently used employees, down to three quarters of the budget.
   std::vector<std::pair<uint64_t, const std::string*>> order;
   order.reserve(impl_->employees.size());
   for (const auto& [name, e] : impl_->employees) order.emplace_back(e.last_used, &name);

@@ -143,7 +143,8 @@ int Processor::Start() {
   store_ = std::move(*store);
   cache_ = std::make_unique<core::EmployeeStateCache>(
       store_.get(),
-      core::EmployeeStateCache::Options{.max_bytes = static_cast<size_t>(config_.cache_mb) << 20});
+      core::EmployeeStateCache::Options{.max_bytes = static_cast<size_t>(config_.cache_mb) << 20,
+                                        .point_tables = std::string(core::kEnginePointTables)});
   engine_ = std::make_unique<core::Engine>(rules_, cache_.get());
 
   auto admin = kafka::Admin::Connect(client_);

@@ -535,6 +535,15 @@ TEST(DecisionJsonTest, PrintsTimestampsAsProtobufDoes) {
       {1'793'581'500, -2'000'000'000, "2026-11-02T01:04:58Z"},
       {0, 2'147'483'647, "1970-01-01T00:00:02.147483647Z"},
   };
+  // At the ends of int64 seconds the carry saturates instead of overflowing.
+  for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{INT64_MAX, 1'500'000'000},
+                                std::pair<int64_t, int32_t>{INT64_MIN, -1}}) {
+    v1::Decision d = SampleDecision();
+    d.mutable_occurred_at()->set_seconds(seconds);
+    d.mutable_occurred_at()->set_nanos(nanos);
+    std::string json = DecisionToJson(d);
+    EXPECT_NE(json.find("\"occurred_at\":\""), std::string::npos) << json;
+  }
   for (const auto& c : cases) {
     v1::Decision d = SampleDecision();
     d.mutable_occurred_at()->set_seconds(c.seconds);

@@ -36,6 +36,12 @@ struct ApplyResult {
   std::vector<std::pair<const Site*, const Rule*>> occurrences;
 };
 
+// The tables of the engine's state that it reads only with Get() (and
+// ForEachStandingDecision with a scan): its event records, one per event ever
+// applied, and its issued decisions. An EmployeeStateCache in front of the
+// state can keep them as point tables (EmployeeStateCache::Options).
+inline constexpr std::string_view kEnginePointTables = "ei";
+
 class Engine {
  public:
   // `rules` and `state` must outlive the engine.

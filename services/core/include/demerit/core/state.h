@@ -37,10 +37,20 @@ class StateStore {
 // and writes are then served from memory, and Flush() writes the changes
 // back. Least recently used employees leave memory once their state is
 // written and the cache is over its budget.
+//
+// Point tables (keys employee, separator, table byte, ...) are the exception:
+// their keys are read with Get() and never scanned (but by ScanCached(),
+// which refuses when they are not all in memory), so they are not read on
+// first use, a Get() of a key not in memory asks the base store, and a
+// Flush() over the budget drops them from memory, before it drops whole
+// employees. An employee's history of such records (every event it ever
+// had) then costs neither a read nor memory until one of them is asked for.
 class EmployeeStateCache final : public StateStore {
  public:
   struct Options {
     size_t max_bytes = size_t{256} << 20;  // approximate bytes of cached keys and values
+    // Table bytes of the point tables: a Scan() must not cover their keys.
+    std::string point_tables = "";
   };
   EmployeeStateCache(StateStore* base, Options options);
   ~EmployeeStateCache() override;
@@ -76,6 +86,9 @@ class EmployeeStateCache final : public StateStore {
  private:
   struct Employee;
   Employee& Find(std::string_view key);
+  bool IsPointTable(unsigned char table) const;
+  // Whether [begin, end) holds keys of a point table.
+  bool CoversPointTable(std::string_view begin, std::string_view end) const;
   StateStore* base_;
   Options options_;
   size_t bytes_ = 0;
