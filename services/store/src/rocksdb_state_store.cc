@@ -1,9 +1,11 @@
 #include "demerit/store/rocksdb_state_store.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
@@ -32,7 +34,88 @@ struct RocksDbStateStore::Impl {
   rocksdb::ReadOptions read_options;
   rocksdb::WriteOptions write_options;
   size_t bulk_batch_bytes = 0;  // 0: a commit is one write
+  std::string dir;
+  uint64_t bulk_files = 0;      // SST files written for ingestion so far
+  uint64_t ingested_files = 0;  // and taken in
+
+  // Writes one part of a bulk commit. A part whose keys ascend (as a flush of
+  // the employee cache writes them) becomes an SST file that RocksDB takes in
+  // whole: no memtable inserts and no flush. Any other part goes through the
+  // memtable.
+  rocksdb::Status WriteBulk(rocksdb::WriteBatch* part);
 };
+
+namespace {
+
+// Checks that a batch holds only puts and deletes in strictly ascending key
+// order, or replays them into an SST file.
+class SortedBatch final : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit SortedBatch(rocksdb::SstFileWriter* writer = nullptr) : writer_(writer) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    if (!Next(cf, key)) return rocksdb::Status::OK();
+    return writer_ != nullptr ? writer_->Put(key, value) : rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t cf, const rocksdb::Slice& key) override {
+    if (!Next(cf, key)) return rocksdb::Status::OK();
+    return writer_ != nullptr ? writer_->Delete(key) : rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return Unsorted(); }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Unsorted();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return Unsorted();
+  }
+  void LogData(const rocksdb::Slice&) override { sorted_ = false; }
+  bool Continue() override { return sorted_; }
+  bool sorted() const { return sorted_; }
+
+ private:
+  rocksdb::Status Unsorted() {
+    sorted_ = false;
+    return rocksdb::Status::OK();
+  }
+  bool Next(uint32_t cf, const rocksdb::Slice& key) {
+    if (cf != 0 || (!last_.empty() && key.compare(rocksdb::Slice(last_)) <= 0)) {
+      sorted_ = false;
+      return false;
+    }
+    last_.assign(key.data(), key.size());
+    return true;
+  }
+  rocksdb::SstFileWriter* writer_;
+  std::string last_;
+  bool sorted_ = true;
+};
+
+}  // namespace
+
+rocksdb::Status RocksDbStateStore::Impl::WriteBulk(rocksdb::WriteBatch* part) {
+  if (part->Count() == 0) return rocksdb::Status::OK();
+  SortedBatch check;
+  rocksdb::Status s = part->Iterate(&check);
+  if (!s.ok() || !check.sorted()) return db->Write(write_options, part);
+  const std::string path = dir + "/bulk-" + std::to_string(++bulk_files) + ".sst";
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db->GetOptions());
+  s = writer.Open(path);
+  SortedBatch copy(&writer);
+  if (s.ok()) s = part->Iterate(&copy);
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    s = db->IngestExternalFile({path}, ingest);
+  }
+  if (!s.ok()) {
+    // Nothing of the part is in the database: write it the usual way.
+    std::remove(path.c_str());
+    return db->Write(write_options, part);
+  }
+  ++ingested_files;
+  return s;
+}
 
 RocksDbStateStore::RocksDbStateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RocksDbStateStore::~RocksDbStateStore() = default;
@@ -72,6 +155,7 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   impl->indexed = options.read_your_writes;
   if (options.bulk_load && !options.read_your_writes) {
     impl->bulk_batch_bytes = options.bulk_batch_bytes;
+    impl->dir = dir;
   }
   return std::unique_ptr<RocksDbStateStore>(new RocksDbStateStore(std::move(impl)));
 }
@@ -100,7 +184,7 @@ void RocksDbStateStore::Put(std::string_view key, std::string_view value) {
     if (impl_->bulk_batch_bytes > 0 && impl_->plain.GetDataSize() > impl_->bulk_batch_bytes) {
       // A bulk load writes a large commit in parts: no batch of hundreds of
       // megabytes next to the memtables.
-      rocksdb::Status s = impl_->db->Write(impl_->write_options, &impl_->plain);
+      rocksdb::Status s = impl_->WriteBulk(&impl_->plain);
       if (!s.ok() && write_status_.ok()) {
         write_status_ = core::Status::Error("state write failed: " + s.ToString());
       }
@@ -168,7 +252,9 @@ core::Status RocksDbStateStore::Commit() {
   if (!read_status_.ok()) return read_status_;
   if (!write_status_.ok()) return write_status_;
   if (impl_->staged()->Count() > 0) {
-    rocksdb::Status s = impl_->db->Write(impl_->write_options, impl_->staged());
+    rocksdb::Status s = impl_->bulk_batch_bytes > 0
+                            ? impl_->WriteBulk(&impl_->plain)
+                            : impl_->db->Write(impl_->write_options, impl_->staged());
     if (!s.ok()) return core::Status::Error("state write failed: " + s.ToString());
   }
   impl_->batch.Clear();
@@ -191,6 +277,8 @@ core::Status RocksDbStateStore::Close() {
 }
 
 size_t RocksDbStateStore::staged() const { return impl_->staged()->Count(); }
+
+uint64_t RocksDbStateStore::ingested_files() const { return impl_->ingested_files; }
 
 uint64_t RocksDbStateStore::level0_files() const { return Level0Files(impl_->db.get()); }
 

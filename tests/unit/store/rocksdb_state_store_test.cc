@@ -60,6 +60,13 @@ RocksDbOptions CacheFrontedOptions() {
   return o;
 }
 
+// As replay opens its state.
+RocksDbOptions BulkLoadOptions() {
+  RocksDbOptions o = CacheFrontedOptions();
+  o.bulk_load = true;
+  return o;
+}
+
 std::unique_ptr<RocksDbStateStore> MustOpen(const std::string& dir,
                                             const RocksDbOptions& options = SmallOptions()) {
   auto store = RocksDbStateStore::Open(dir, options);
@@ -383,8 +390,7 @@ TEST(RocksDbStateStoreTest, WithoutTheLogOrAFlushOnCloseCommitsAreNotKept) {
 
 TEST(RocksDbStateStoreTest, BulkLoadsLeaveFilesUncompactedUntilTooMany) {
   TempDir dir;
-  RocksDbOptions options = CacheFrontedOptions();
-  options.bulk_load = true;
+  RocksDbOptions options = BulkLoadOptions();
   for (uint64_t run = 0; run < 12; ++run) {
     auto s = MustOpen(dir.path(), options);
     ASSERT_NE(s, nullptr);
@@ -403,8 +409,7 @@ TEST(RocksDbStateStoreTest, BulkLoadsLeaveFilesUncompactedUntilTooMany) {
 
 TEST(RocksDbStateStoreTest, BulkLoadsWriteALargeCommitInParts) {
   TempDir dir;
-  RocksDbOptions options = CacheFrontedOptions();
-  options.bulk_load = true;
+  RocksDbOptions options = BulkLoadOptions();
   options.bulk_batch_bytes = 4096;
   {
     auto s = MustOpen(dir.path(), options);
@@ -424,6 +429,70 @@ TEST(RocksDbStateStoreTest, BulkLoadsWriteALargeCommitInParts) {
   EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 1000u);
 }
 
+// Zero-padded: these keys ascend in byte order as the numbers do.
+std::string Padded(int k) {
+  std::string n = std::to_string(k);
+  return "k" + std::string(6 - n.size(), '0') + n;
+}
+
+TEST(RocksDbStateStoreTest, BulkLoadsTakeAscendingPartsInWholeAsFiles) {
+  TempDir dir;
+  RocksDbOptions options = BulkLoadOptions();
+  options.bulk_batch_bytes = 4096;
+  const std::string value(100, 'v');
+  {
+    auto s = MustOpen(dir.path(), options);
+    ASSERT_NE(s, nullptr);
+    for (int k = 0; k < 1000; ++k) s->Put(Padded(k), value);
+    ASSERT_TRUE(s->Commit().ok());
+    EXPECT_GT(s->ingested_files(), 20u) << "every 4 KiB part became a file";
+    EXPECT_EQ(s->level0_files(), 0u) << "a first load goes below level 0";
+    EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 1000u);
+    // A second commit over the same keys: overwrites and deletes, ascending.
+    const uint64_t files = s->ingested_files();
+    for (int k = 0; k < 1000; k += 2) {
+      if (k % 4 == 0) {
+        s->Put(Padded(k), "new");
+      } else {
+        s->Delete(Padded(k));
+      }
+    }
+    s->Put(Padded(5000), "added");
+    ASSERT_TRUE(s->Commit().ok());
+    EXPECT_GT(s->ingested_files(), files);
+    EXPECT_EQ(GetOr(*s, Padded(0)), "new");
+    EXPECT_EQ(GetOr(*s, Padded(1)), value);
+    EXPECT_EQ(GetOr(*s, Padded(2)), "<none>");
+    EXPECT_EQ(GetOr(*s, Padded(5000)), "added");
+    ASSERT_TRUE(s->Close().ok());
+  }
+  auto s = MustOpen(dir.path(), CacheFrontedOptions());
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(ScanAll(*s, "", "\xff").size(), 751u);
+  EXPECT_EQ(GetOr(*s, Padded(4)), "new");
+  EXPECT_EQ(GetOr(*s, Padded(6)), "<none>");
+}
+
+TEST(RocksDbStateStoreTest, BulkPartsOutOfOrderGoThroughTheMemtable) {
+  TempDir dir;
+  auto s = MustOpen(dir.path(), BulkLoadOptions());
+  ASSERT_NE(s, nullptr);
+  s->Put("b", "1");
+  s->Put("a", "1");  // descending
+  ASSERT_TRUE(s->Commit().ok());
+  s->Put("c", "1");
+  s->Put("c", "2");  // the same key twice
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(s->ingested_files(), 0u);
+  EXPECT_EQ(ScanAll(*s, "", "\xff"), (KV{{"a", "1"}, {"b", "1"}, {"c", "2"}}));
+  // An ascending commit over keys that are still in the memtable comes after them.
+  s->Put("a", "3");
+  s->Delete("b");
+  ASSERT_TRUE(s->Commit().ok());
+  EXPECT_EQ(s->ingested_files(), 1u);
+  EXPECT_EQ(ScanAll(*s, "", "\xff"), (KV{{"a", "3"}, {"c", "2"}}));
+}
+
 TEST(RocksDbStateStoreTest, WithoutBulkLoadACommitIsOneWrite) {
   TempDir dir;
   RocksDbOptions options = CacheFrontedOptions();
@@ -439,8 +508,7 @@ TEST(RocksDbStateStoreTest, WithoutBulkLoadACommitIsOneWrite) {
 
 TEST(RocksDbStateStoreTest, ALongBulkLoadCompactsWhenLevelZeroFilesPileUp) {
   TempDir dir;
-  RocksDbOptions options = CacheFrontedOptions();
-  options.bulk_load = true;
+  RocksDbOptions options = BulkLoadOptions();
   options.write_buffer_bytes = 64 << 10;  // a flush every 64 KiB written
   auto s = MustOpen(dir.path(), options);
   ASSERT_NE(s, nullptr);

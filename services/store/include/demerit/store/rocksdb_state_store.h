@@ -47,7 +47,10 @@ struct RocksDbOptions {
   // With bulk_load and without read_your_writes: a commit whose staged writes
   // pass this size reaches the database in parts of about this size: the
   // parts written are readable before Commit(), and Discard() cannot take
-  // them back. 0: always one write.
+  // them back. A part (or commit) whose keys ascend, as the employee cache
+  // writes them, becomes an SST file that the database takes in whole, at
+  // the lowest level it fits: no memtable, no flush and, for a first load,
+  // no compaction. 0: always one write, through the memtable.
   size_t bulk_batch_bytes = size_t{32} << 20;
 };
 
@@ -73,6 +76,9 @@ class RocksDbStateStore final : public core::StateStore {
   core::Status Close();
   // Number of staged writes.
   size_t staged() const;
+  // Parts of bulk commits written as SST files and taken in whole (see
+  // RocksDbOptions::bulk_load).
+  uint64_t ingested_files() const;
   // The first read error seen since the last Commit() (RocksDB reads do not
   // fail in normal operation; a failure here is a broken disk or database).
   const core::Status& read_status() const { return read_status_; }
