@@ -373,16 +373,8 @@ TEST(Engine, ApplyValidatedWithTheWireFormLeavesTheSameState) {
   EXPECT_FALSE(a.empty());
   for (size_t i = 0; i < a.size(); ++i)
     EXPECT_EQ(a[i].SerializeAsString(), b[i].SerializeAsString());
-  auto dump = [](MemoryStateStore& s) {
-    std::vector<std::pair<std::string, std::string>> all;
-    s.Scan(std::string(1, '\0'), "\xff", [&](std::string_view k, std::string_view v) {
-      all.emplace_back(k, v);
-      return true;
-    });
-    return all;
-  };
-  auto want = dump(plain);
-  EXPECT_EQ(dump(wired), want);
+  auto want = testing::StoreContents(plain);
+  EXPECT_EQ(testing::StoreContents(wired), want);
   bool origin_kept = false;
   for (const auto& [key, value] : want) origin_kept |= key.find("\x1fx\x1f") != std::string::npos;
   EXPECT_TRUE(origin_kept) << "no absence-origin record to compare";

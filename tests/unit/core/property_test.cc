@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -53,13 +54,18 @@ Replay ReplayAll(const std::vector<const v1::Envelope*>& events) {
   return replay;
 }
 
-TEST(Determinism, AnyOrderAnyDuplicationSameStandingDecisions) {
+// A generated workload over the 6 shipped sites.
+core::StatusOr<std::vector<v1::Envelope>> Generate(int employees, int days, uint64_t seed) {
   cli::GenOptions options;
-  options.employees = 12;
+  options.employees = employees;
   options.sites = 6;
-  options.days = 35;  // crosses a month boundary
-  options.seed = 20261129;
-  auto events = cli::GenerateEvents(options, *testing::ShippedRules());
+  options.days = days;
+  options.seed = seed;
+  return cli::GenerateEvents(options, *testing::ShippedRules());
+}
+
+TEST(Determinism, AnyOrderAnyDuplicationSameStandingDecisions) {
+  auto events = Generate(12, 35, 20261129);  // 35 days cross a month boundary
   ASSERT_TRUE(events.ok()) << events.status().message();
   ASSERT_GT(events->size(), 2000u);
 
@@ -89,13 +95,8 @@ TEST(Determinism, AnyOrderAnyDuplicationSameStandingDecisions) {
 // Orders that stress re-ranking: reverse time order, and each employee's
 // events last-first while the others go forward.
 TEST(Determinism, AdversarialOrders) {
-  cli::GenOptions options;
-  options.employees = 6;
-  options.sites = 6;
-  options.days = 40;
-  options.seed = 99;
-  auto events = cli::GenerateEvents(options, *testing::ShippedRules());
-  ASSERT_TRUE(events.ok());
+  auto events = Generate(6, 40, 99);
+  ASSERT_TRUE(events.ok()) << events.status().message();
   std::vector<const v1::Envelope*> base;
   for (const auto& e : *events) base.push_back(&e);
   const Replay reference = ReplayAll(base);
@@ -106,6 +107,66 @@ TEST(Determinism, AdversarialOrders) {
   std::vector<const v1::Envelope*> doubled = base;
   doubled.insert(doubled.end(), reversed.begin(), reversed.end());
   EXPECT_EQ(ReplayAll(doubled).net, reference.net);
+}
+
+// The employee cache in front of the state, with the engine's point tables
+// and budgets small enough to drop point records and evict employees, in
+// transactions that are flushed, or discarded and applied again (as the
+// processor does when a transaction aborts), and now and then a cleared
+// cache: every event's decisions are those of a plain store, the stores end
+// equal, and the standing decisions read through the cache are the same.
+TEST(Determinism, TheEmployeeCacheChangesNoDecision) {
+  auto events = Generate(12, 35, 4242);
+  ASSERT_TRUE(events.ok()) << events.status().message();
+  auto decided = [](Engine& engine, const v1::Envelope& e) {
+    std::vector<v1::Decision> out;
+    engine.Apply(e, &out);
+    std::string bytes;
+    for (const auto& d : out) bytes += d.SerializeAsString() + "\n";
+    return bytes;
+  };
+  auto standing = [](StateStore& store, EmployeeStateCache* cache) {
+    std::string net;
+    ForEachStandingDecision(
+        store, [&](const v1::Decision& d) { net += DecisionToJson(d) + "\n"; }, cache);
+    return net;
+  };
+  MemoryStateStore plain;
+  Engine reference(testing::ShippedRules(), &plain);
+  std::vector<std::string> want;
+  for (const auto& e : *events) want.push_back(decided(reference, e));
+  ASSERT_GT(standing(plain, nullptr).size(), 0u);
+
+  for (size_t budget : {size_t{16} << 10, size_t{256} << 10, size_t{64} << 20}) {
+    SCOPED_TRACE("budget " + std::to_string(budget));
+    MemoryStateStore base;
+    EmployeeStateCache cache(
+        &base, {.max_bytes = budget, .point_tables = std::string(kEnginePointTables)});
+    Engine engine(testing::ShippedRules(), &cache);
+    std::mt19937 rng(static_cast<uint32_t>(budget));
+    bool retry = false;
+    for (size_t i = 0; i < events->size();) {
+      const size_t end = std::min(events->size(), i + 1 + rng() % 40);
+      const bool discard = !retry && rng() % 6 == 0;
+      for (size_t j = i; j < end; ++j) {
+        std::string got = decided(engine, (*events)[j]);
+        if (!discard) {
+          ASSERT_EQ(got, want[j]) << "event " << j;
+        }
+      }
+      if (discard) {
+        cache.Discard();
+        retry = true;  // the same events again
+        continue;
+      }
+      cache.Flush();
+      if (rng() % 25 == 0) cache.Clear();
+      retry = false;
+      i = end;
+    }
+    EXPECT_EQ(testing::StoreContents(base), testing::StoreContents(plain));
+    EXPECT_EQ(standing(base, &cache), standing(plain, nullptr));
+  }
 }
 
 }  // namespace

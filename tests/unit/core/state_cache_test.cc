@@ -264,6 +264,46 @@ TEST(EmployeeStateCache, PointTablesAreReadKeyByKeyAndLeaveMemoryOnceWritten) {
   EXPECT_TRUE(fresh.ScanCached(K("e2", ""), K("e2", "\x7f"), [](auto, auto) { return true; }));
 }
 
+TEST(EmployeeStateCache, PointTableEdges) {
+  RecordingStore base;
+  base.Put(K("e1", "a"), "1");
+  base.Put(K("e1", "p1"), "in the base store only");
+  base.Put(K("e1",
+             "\xff"
+             "1"),
+           "last table");
+  base.Put(K("e1",
+             "\xff"
+             "2"),
+           "last table");
+  // Unsorted and repeated table bytes, one of them 0xff.
+  EmployeeStateCache cache(&base, {.point_tables = "\xffpp"});
+  EXPECT_EQ(GetOr(cache, K("e1", "a")), "1");
+  EXPECT_EQ(GetOr(cache, K("e1",
+                           "\xff"
+                           "2")),
+            "last table")
+      << "from the base store";
+  EXPECT_LT(cache.cached_bytes(), 200u) << "only e1/a in memory";
+  // A delete of a point key that is nowhere is no change.
+  cache.Delete(K("e1", "pnever"));
+  EXPECT_FALSE(cache.has_changes());
+  cache.Delete(K("e1", "p1"));
+  EXPECT_TRUE(cache.has_changes());
+  EXPECT_EQ(GetOr(cache, K("e1", "p1")), "<none>");
+  // Ranges over a point table that is only partly in memory.
+  auto visit = [](std::string_view, std::string_view) { return true; };
+  EXPECT_FALSE(cache.ScanCached(K("e1", "\xff"), "e1\x20", visit));
+  EXPECT_FALSE(cache.ScanCached(K("e1", "o"), K("e1", "p0"), visit))
+      << "[o, p0) holds p's first keys";
+  EXPECT_FALSE(cache.ScanCached(K("e1", ""), K("e1", "q"), visit));
+  EXPECT_TRUE(cache.ScanCached(K("e1", "a"), K("e1", "p"), visit)) << "ends where p begins";
+  EXPECT_TRUE(cache.ScanCached(K("e1", "q"), K("e1", "\xff"), visit));
+  EXPECT_DEATH(ScanAll(cache, K("e1", "a"), K("e1", "q")), "a scan over a point table");
+  EXPECT_DEATH(ScanAll(cache, K("e1", "z"), "e1\x20", true), "a scan over a point table");
+  EXPECT_EQ(ScanAll(cache, K("e1", "a"), K("e1", "b")), (KV{{K("e1", "a"), "1"}}));
+}
+
 // Random operations on a few employees, with flushes and discards, against a
 // model: a map of flushed state and a map of what reads must see. Table b is
 // a point table in half the runs (and then never scanned).

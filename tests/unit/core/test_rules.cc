@@ -40,4 +40,13 @@ core::StatusOr<std::shared_ptr<const core::RuleSet>> CompileText(const std::stri
   return core::CompileRuleSet({"sites.yaml", sites}, {{"packs/" + pack_name + ".yaml", pack}});
 }
 
+std::vector<std::pair<std::string, std::string>> StoreContents(core::StateStore& store) {
+  std::vector<std::pair<std::string, std::string>> all;
+  store.Scan(std::string(1, '\0'), "\xff", [&](std::string_view k, std::string_view v) {
+    all.emplace_back(k, v);
+    return true;
+  });
+  return all;
+}
+
 }  // namespace demerit::testing

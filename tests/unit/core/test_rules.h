@@ -2,8 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "demerit/core/rules.h"
+#include "demerit/core/state.h"
 
 namespace demerit::testing {
 
@@ -15,5 +18,8 @@ std::shared_ptr<const core::RuleSet> ShippedRules();
 core::StatusOr<std::shared_ptr<const core::RuleSet>> CompileText(const std::string& sites,
                                                                  const std::string& pack_name,
                                                                  const std::string& pack);
+
+// Every key and value of a store, in key order.
+std::vector<std::pair<std::string, std::string>> StoreContents(core::StateStore& store);
 
 }  // namespace demerit::testing

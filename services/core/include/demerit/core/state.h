@@ -39,8 +39,8 @@ class StateStore {
 // written and the cache is over its budget.
 //
 // Point tables (keys employee, separator, table byte, ...) are the exception:
-// their keys are read with Get() and never scanned (but by ScanCached(),
-// which refuses when they are not all in memory), so they are not read on
+// their keys are read with Get() and never scanned (ScanCached() refuses, and
+// Scan() aborts, when they are not all in memory), so they are not read on
 // first use, a Get() of a key not in memory asks the base store, and a
 // Flush() over the budget drops them from memory, before it drops whole
 // employees. An employee's history of such records (every event it ever
@@ -68,7 +68,9 @@ class EmployeeStateCache final : public StateStore {
   bool ScanCached(std::string_view begin, std::string_view end, const ScanVisitor& visit);
 
   // Writes every change since the last Flush() to the base store (which then
-  // commits them its own way) and trims the cache to its budget.
+  // commits them its own way) and trims the cache to its budget. With point
+  // tables, the cache reads the base store again later: a base store that
+  // does not read its own staged writes must commit before the next read.
   void Flush();
   // Forgets every change since the last Flush(); the base store is untouched.
   void Discard();
@@ -89,6 +91,9 @@ class EmployeeStateCache final : public StateStore {
   bool IsPointTable(unsigned char table) const;
   // Whether [begin, end) holds keys of a point table.
   bool CoversPointTable(std::string_view begin, std::string_view end) const;
+  // Aborts when a scan of [begin, end) would miss point-table keys that are
+  // only in the base store.
+  void CheckNoPointTable(std::string_view begin, std::string_view end);
   StateStore* base_;
   Options options_;
   size_t bytes_ = 0;
