@@ -198,12 +198,12 @@ int RunReplay(const ReplayOptions& options) {
   };
   // The cache trims itself to its budget only when it is flushed: above the
   // budget, commit (checked every 4,096 events).
-  core::Status early_commit;
+  core::Status budget_commit;
   size_t until_budget_check = 4096;
   auto keep_to_budget = [&] {
     if (--until_budget_check > 0) return;
     until_budget_check = 4096;
-    if (cache.cached_bytes() > budget && early_commit.ok()) early_commit = commit();
+    if (cache.cached_bytes() > budget && budget_commit.ok()) budget_commit = commit();
   };
 
   // Decisions go out in the order made; --net prints the standing ones from
@@ -329,8 +329,8 @@ int RunReplay(const ReplayOptions& options) {
         chunk.emplace_back();
       }
     }
-    if (!early_commit.ok()) {
-      std::cerr << early_commit.message() << "\n";
+    if (!budget_commit.ok()) {
+      std::cerr << budget_commit.message() << "\n";
       return kExitIo;
     }
     if (!options.quiet && read % 4096 == 0) {
@@ -348,8 +348,8 @@ int RunReplay(const ReplayOptions& options) {
     }
   }
   if (grouped) apply_chunk();
-  if (!early_commit.ok()) {
-    std::cerr << early_commit.message() << "\n";
+  if (!budget_commit.ok()) {
+    std::cerr << budget_commit.message() << "\n";
     return kExitIo;
   }
   if (kafka_source && kafka_source->stuck()) {

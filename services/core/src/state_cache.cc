@@ -337,7 +337,7 @@ void EmployeeStateCache::ScanReverse(std::string_view begin, std::string_view en
 void EmployeeStateCache::Flush() {
   // Employees in id order, each one's keys in order: the base store gets its
   // writes in key order (ids hold no control character, so "a" kSep ... sorts
-  // before "ab" kSep ...), which a RocksDB memtable inserts fastest.
+  // before "ab" kSep ...), which a RocksDB bulk load takes as SST files.
   std::sort(impl_->dirty_employees.begin(), impl_->dirty_employees.end());
   for (const std::string& name : impl_->dirty_employees) {
     auto found = impl_->employees.find(name);
