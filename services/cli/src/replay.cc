@@ -141,10 +141,13 @@ int RunReplay(const ReplayOptions& options) {
     *wire = file_reader->wire();
     return result;
   };
+  auto where_record = [&](int64_t record) {
+    return options.events + ": " + (format == InputFormat::kNdjson ? "line " : "record ") +
+           std::to_string(record);
+  };
   auto where = [&]() -> std::string {
     if (kafka_source) return kafka_source->where();
-    return options.events + ": " + (format == InputFormat::kNdjson ? "line " : "record ") +
-           std::to_string(file_reader->record());
+    return where_record(file_reader->record());
   };
   auto bytes_read = [&]() -> uint64_t {
     return file_reader ? file_reader->bytes() : kafka_source->bytes();
@@ -225,24 +228,45 @@ int RunReplay(const ReplayOptions& options) {
                                       : std::string("unknown");
   };
   int64_t read = 0, applied = 0, duplicates = 0, rejected = 0, outside = 0;
-  auto reject = [&](const std::string& stream, const core::Rejection& why) {
-    ++rejected;
+  // Records rejected as conflicting (a subset of rejected), and records
+  // applied earlier that a conflict withdrew (dead-lettered late).
+  int64_t conflicting = 0, withdrawn = 0;
+  auto report = [&](const std::string& place, const std::string& stream,
+                    const core::Rejection& why) {
     if (with_metrics) metrics.DeadLettered(stream, v1::DeadLetterReason_Name(why.reason));
-    std::cerr << where() << ": " << v1::DeadLetterReason_Name(why.reason) << ": " << why.detail
+    std::cerr << place << ": " << v1::DeadLetterReason_Name(why.reason) << ": " << why.detail
               << "\n";
   };
+  auto reject = [&](const std::string& stream, const core::Rejection& why) {
+    ++rejected;
+    report(where(), stream, why);
+  };
   std::vector<v1::Decision> decisions;
-  // Applies an event that has passed ValidateEvent; `wire` is its binary form or empty.
-  auto apply = [&](const v1::Envelope& event, std::string_view wire) {
+  // Applies an event that has passed ValidateEvent; `wire` is its binary form
+  // or empty, `place` where it was read.
+  auto apply = [&](const v1::Envelope& event, std::string_view wire, auto&& place) {
     decisions.clear();
     core::ApplyResult r = engine.ApplyValidated(event, wire, &decisions);
     keep_to_budget();
     switch (r.outcome) {
-      case core::ApplyResult::Outcome::kApplied: ++applied; break;
-      case core::ApplyResult::Outcome::kDuplicate: ++duplicates; break;
-      case core::ApplyResult::Outcome::kRejected: reject(stream_of(event), r.rejection); return;
+      case core::ApplyResult::Outcome::kApplied:
+        ++applied;
+        break;
+      case core::ApplyResult::Outcome::kDuplicate:
+        ++duplicates;
+        break;
+      case core::ApplyResult::Outcome::kRejected:
+        // A conflict is found only here; what it withdrew is reversed below.
+        ++rejected;
+        ++conflicting;
+        report(place(), stream_of(event), r.rejection);
+        break;
     }
-    if (with_metrics) {
+    for (const core::Withdrawn& w : r.withdrawn) {
+      ++withdrawn;
+      report(place() + ", an earlier record", stream_of(w.event), w.rejection);
+    }
+    if (with_metrics && r.outcome != core::ApplyResult::Outcome::kRejected) {
       if (const core::Site* site = (*rules)->FindSite(*core::HeaderOf(event).site_id)) {
         metrics.EventApplied(event, *site, r.outcome == core::ApplyResult::Outcome::kDuplicate);
       }
@@ -275,6 +299,10 @@ int RunReplay(const ReplayOptions& options) {
   // Their binary forms (binary input), one after the other, and where each ends.
   std::string wire_bytes;
   std::vector<size_t> wire_ends;
+  // Where each was read, for what only applying finds (a conflict): the
+  // record number in a file, the place in a topic.
+  std::vector<int64_t> records;
+  std::vector<std::string> places;
   chunk.reserve(chunk_limit);
   wire_ends.reserve(chunk_limit);
   // The chunk's employees numbered in order of first appearance, and its
@@ -295,11 +323,14 @@ int RunReplay(const ReplayOptions& options) {
     for (uint64_t key : order) {
       const size_t i = key & 0xffffffff;
       const size_t begin = i == 0 ? 0 : wire_ends[i - 1];
-      apply(chunk[i], std::string_view(wire_bytes).substr(begin, wire_ends[i] - begin));
+      apply(chunk[i], std::string_view(wire_bytes).substr(begin, wire_ends[i] - begin),
+            [&] { return kafka_source ? places[i] : where_record(records[i]); });
     }
     buffered = 0;
     wire_bytes.clear();
     wire_ends.clear();
+    records.clear();
+    places.clear();
   };
   core::Rejection rejection;
   auto started = std::chrono::steady_clock::now();
@@ -319,10 +350,15 @@ int RunReplay(const ReplayOptions& options) {
       // What Apply would reject, reported where the reader is.
       reject(stream_of(event), *bad);
     } else if (!grouped) {
-      apply(event, wire);
+      apply(event, wire, where);
     } else {
       wire_bytes += wire;
       wire_ends.push_back(wire_bytes.size());
+      if (kafka_source) {
+        places.push_back(where());
+      } else {
+        records.push_back(file_reader->record());
+      }
       if (++buffered == chunk_limit) {
         apply_chunk();
       } else if (buffered == chunk.size()) {
@@ -403,14 +439,19 @@ int RunReplay(const ReplayOptions& options) {
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!options.quiet) {
+    std::string rejected_text = std::to_string(rejected);
+    if (conflicting > 0) rejected_text += " (conflicting " + std::to_string(conflicting) + ")";
+    if (withdrawn > 0) {
+      rejected_text += ", withdrawn later " + std::to_string(withdrawn);
+    }
     std::string standing_text = options.net ? ", standing " + std::to_string(standing) : "";
     if (outside > 0) standing_text += "; " + std::to_string(outside) + " events outside --from/--to";
     std::fprintf(stderr,
-                 "events read %lld, applied %lld, duplicates %lld, rejected %lld; decisions "
+                 "events read %lld, applied %lld, duplicates %lld, rejected %s; decisions "
                  "issued %zu, reversed %zu%s; %.2f s (%.0f events/s); rules %s\n",
                  static_cast<long long>(read), static_cast<long long>(applied),
-                 static_cast<long long>(duplicates), static_cast<long long>(rejected), issued,
-                 reversed, standing_text.c_str(), secs, secs > 0 ? read / secs : 0.0,
+                 static_cast<long long>(duplicates), rejected_text.c_str(), issued, reversed,
+                 standing_text.c_str(), secs, secs > 0 ? read / secs : 0.0,
                  (*rules)->version().c_str());
   }
 #ifndef __SANITIZE_ADDRESS__
@@ -419,7 +460,7 @@ int RunReplay(const ReplayOptions& options) {
   // process ends next, the operating system takes the memory back at once.
   if (options.process_ends) (void)cache_owner.release();
 #endif
-  return rejected > 0 ? kExitRejected : kExitOk;
+  return rejected > 0 || withdrawn > 0 ? kExitRejected : kExitOk;
 }
 
 }  // namespace demerit::cli

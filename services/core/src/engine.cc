@@ -1,5 +1,8 @@
 #include "demerit/core/engine.h"
 
+#include <google/protobuf/arena.h>
+#include <google/protobuf/util/message_differencer.h>
+
 #include <algorithm>
 #include <cassert>
 #include <charconv>
@@ -8,8 +11,6 @@
 #include <map>
 #include <optional>
 #include <set>
-
-#include <google/protobuf/arena.h>
 
 #include "demerit/core/facts.h"
 #include "demerit/core/hash.h"
@@ -128,8 +129,42 @@ std::string CalendarWindow(const Window& window, const Zone& zone, Nanos at) {
   return "";
 }
 
+// Whether an event record's event counts (state.proto, EventRecord). `is_void`
+// is the event's own flag.
+bool Effective(const state::EventRecord& record, bool is_void) {
+  return record.present() && !record.superseded() && !record.conflicted() && !record.displaced() &&
+         !is_void;
+}
+
 bool Effective(const state::EventRecord& record) {
-  return record.present() && !record.superseded() && !HeaderOf(record.event()).is_void;
+  return record.present() && Effective(record, HeaderOf(record.event()).is_void);
+}
+
+// What differs between two records of one event_id, on one line.
+std::string ContentDifference(const v1::Envelope& before, const v1::Envelope& now) {
+  std::string report;
+  google::protobuf::util::MessageDifferencer differ;
+  differ.ReportDifferencesToString(&report);
+  differ.Compare(before, now);
+  std::string out;
+  for (char c : report) {
+    if (c != '\n') {
+      out += c;
+    } else if (out.size() < 400) {
+      out += "; ";
+    } else {
+      break;
+    }
+  }
+  while (out.ends_with("; ")) out.resize(out.size() - 2);
+  if (out.size() > 400) out = out.substr(0, 400) + "...";
+  return out.empty() ? "unknown fields differ" : out;
+}
+
+std::string StreamAndSite(const v1::Envelope& event) {
+  Stream stream;
+  std::string out = StreamOf(event, &stream) ? std::string(StreamName(stream)) : "unknown";
+  return out + " at site " + *HeaderOf(event).site_id;
 }
 
 // Every decision is made once and re-made whenever a late event moves it, so
@@ -233,8 +268,30 @@ class Engine::Transition {
     state_->Put(key, buffer_);
   }
 
-  // Stores EventRecord{event_, present, superseded} without copying event_ into one.
-  void StoreEventRecord(const std::string& key, bool superseded);
+  // The event records that this event reads and changes when it is, or is
+  // named by, a correction, or repeats an event_id with other content: as
+  // loaded and as they are to be stored. The arriving event's own record
+  // (`self`) holds no event: event_ and wire_ stand for it.
+  struct Tracked {
+    std::string id;
+    state::EventRecord before;
+    state::EventRecord after;
+    bool self = false;
+  };
+  // The record of the employee's event `event_id`, loaded on first use.
+  Tracked& Track(const std::string& event_id);
+  const v1::Envelope& EventOf(const Tracked& t) const { return t.self ? event_ : t.after.event(); }
+  // Applies an event that corrects another or was named by a correction.
+  void ApplyTracked(const std::string& key, state::EventRecord record, ApplyResult* result);
+  // The first record of an event_id meets another with other content.
+  void Conflict(const std::string& key, state::EventRecord record, ApplyResult* result);
+  // Decides which correction of `target` wins and marks the others displaced.
+  void Resolve(Tracked& target);
+  // Stores the tracked records and toggles the events whose effect changed.
+  void FinishTracked();
+  // Stores EventRecord{event_, flags...} without copying event_ into one;
+  // `flags` has no event.
+  void StoreEventRecord(const std::string& key, const state::EventRecord& flags);
   void Toggle(const v1::Envelope& event, bool on);
   void SetOccurrence(const Site& site, const Rule& rule, const EventHeader& h, bool on);
   Nanos Deadline(const Site& site, const Rule& rule, const v1::Envelope& origin) const;
@@ -264,6 +321,8 @@ class Engine::Transition {
   // Scope key -> occurrence key -> its raw fine now (nullopt: none).
   std::map<std::string, std::map<std::string, std::optional<v1::Decision>>> scope_changes_;
   std::map<std::string, const Site*> scope_sites_;
+  std::map<std::string, Tracked> tracked_;
+  std::vector<Withdrawn>* withdrawn_ = nullptr;
 };
 
 ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out, bool validated) {
@@ -279,13 +338,17 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out, bool validat
   const std::string record_key = Key('e', {employee, *header_.event_id});
   state::EventRecord record;
   bool known = Load(record_key, &record);
-  if (known && record.present()) {
+  const bool repeated = known && record.present();
+  if (repeated && !record.conflicted() &&
+      google::protobuf::util::MessageDifferencer::Equals(record.event(), event_)) {
     result.outcome = ApplyResult::Outcome::kDuplicate;
     return result;
   }
-  StoreEventRecord(record_key, record.superseded());
+  withdrawn_ = &result.withdrawn;
 
-  // Stream time moves first: the toggles below see it.
+  // Stream time moves first: the toggles below see it. Every record that is
+  // not a copy of one seen moves it, those of conflicting ids too, so that it
+  // is the same in every order of arrival.
   const std::string clock_key = Key('m', {employee});
   bool has_clock = Load(clock_key, &clock_);
   stream_time_ = has_clock ? std::max(clock_.stream_time_ns(), header_.occurred_at)
@@ -293,18 +356,25 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out, bool validat
   clock_.set_stream_time_ns(stream_time_);
   const std::string clock_before = has_clock ? buffer_ : std::string("\xff");
 
-  if (!header_.supersedes_event_id->empty()) {
-    const std::string target_key = Key('e', {employee, *header_.supersedes_event_id});
-    state::EventRecord target;
-    Load(target_key, &target);
-    if (!target.superseded()) {
-      bool was_effective = Effective(target);
-      target.set_superseded(true);
-      Store(target_key, target);
-      if (was_effective) Toggle(target.event(), false);
-    }
+  if (repeated && record.conflicted()) {
+    result.outcome = ApplyResult::Outcome::kRejected;
+    result.rejection = {v1::CONFLICTING_DUPLICATE,
+                        "event_id " + *header_.event_id + " of employee " + employee +
+                            " came before with other content: no record of this id counts "
+                            "(Hint: give each event its own event_id; to change an event, send a "
+                            "correction with supersedes_event_id)"};
+  } else if (repeated) {
+    Conflict(record_key, std::move(record), &result);
+  } else if (!known && header_.supersedes_event_id->empty()) {
+    // The common case: a new event that no correction names and that corrects nothing.
+    state::EventRecord flags;
+    flags.set_present(true);
+    StoreEventRecord(record_key, flags);
+    if (!header_.is_void) Toggle(event_, true);
+  } else {
+    ApplyTracked(record_key, std::move(record), &result);
   }
-  if (!record.superseded() && !header_.is_void) Toggle(event_, true);
+  FinishTracked();
   FireTimers();
   result.occurrences = std::move(occurrences_);
   clock_.SerializeToString(&buffer_);
@@ -313,7 +383,175 @@ ApplyResult Engine::Transition::Run(std::vector<v1::Decision>* out, bool validat
   return result;
 }
 
-void Engine::Transition::StoreEventRecord(const std::string& key, bool superseded) {
+Engine::Transition::Tracked& Engine::Transition::Track(const std::string& event_id) {
+  auto [it, added] = tracked_.try_emplace(Key('e', {*header_.employee_id, event_id}));
+  if (added) {
+    it->second.id = event_id;
+    Load(it->first, &it->second.before);
+    it->second.after = it->second.before;
+  }
+  return it->second;
+}
+
+void Engine::Transition::ApplyTracked(const std::string& key, state::EventRecord record,
+                                      ApplyResult* result) {
+  Tracked& self = tracked_[key];
+  self.id = *header_.event_id;
+  self.self = true;
+  self.before = std::move(record);
+  self.after = self.before;
+  self.after.set_present(true);
+  const std::string& target_id = *header_.supersedes_event_id;
+  if (target_id.empty()) {
+    // Named by corrections that came first: they are judged now.
+    Resolve(self);
+    return;
+  }
+  Tracked& target = Track(target_id);
+  Stream stream;
+  StreamOf(event_, &stream);
+  if (target.after.present() && !target.after.conflicted()) {
+    Stream target_stream;
+    StreamOf(target.after.event(), &target_stream);
+    if (target_stream != stream || *HeaderOf(target.after.event()).site_id != *header_.site_id) {
+      result->outcome = ApplyResult::Outcome::kRejected;
+      result->rejection = {v1::INVALID_CORRECTION,
+                           "correction " + *header_.event_id + " names " + target_id + ", " +
+                               StreamAndSite(target.after.event()) + ", but is " +
+                               StreamAndSite(event_) +
+                               " (Hint: a correction is of the stream and site of the event it "
+                               "corrects)"};
+      tracked_.clear();
+      return;
+    }
+  }
+  bool listed = false;
+  for (const auto& c : target.after.corrections()) listed |= c.event_id() == *header_.event_id;
+  if (!listed) {
+    state::Correction* c = target.after.add_corrections();
+    c->set_event_id(*header_.event_id);
+    c->set_stream(static_cast<int32_t>(stream));
+    c->set_site_id(*header_.site_id);
+  }
+  self.after.set_displaced(true);  // until it wins
+  Resolve(self);
+  Resolve(target);
+  if (self.after.displaced()) {
+    result->outcome = ApplyResult::Outcome::kRejected;
+    result->rejection = {v1::CONFLICTING_CORRECTION,
+                         "correction " + *header_.event_id + " of " + target_id + ": " + target_id +
+                             " is corrected by " + target.after.superseded_by() +
+                             ", and of the corrections of one event the greatest event_id wins "
+                             "(Hint: to correct a correction, supersede the correction's "
+                             "event_id)"};
+  }
+}
+
+void Engine::Transition::Conflict(const std::string& key, state::EventRecord record,
+                                  ApplyResult* result) {
+  Tracked& first = tracked_[key];
+  first.id = *header_.event_id;
+  first.before = std::move(record);
+  first.after = first.before;
+  first.after.set_conflicted(true);
+  const v1::Envelope& seen = first.before.event();
+  const std::string difference = ContentDifference(seen, event_);
+  const std::string& target_id = *HeaderOf(seen).supersedes_event_id;
+  if (!target_id.empty()) {
+    // What it corrected no longer counts as corrected by it.
+    first.after.set_displaced(true);
+    Tracked& target = Track(target_id);
+    auto* list = target.after.mutable_corrections();
+    list->erase(std::remove_if(
+                    list->begin(), list->end(),
+                    [&](const state::Correction& c) { return c.event_id() == *header_.event_id; }),
+                list->end());
+    Resolve(target);
+  }
+  // Corrections of a conflicting id are judged as if it had not come.
+  Resolve(first);
+  const std::string& employee = *header_.employee_id;
+  result->outcome = ApplyResult::Outcome::kRejected;
+  result->rejection = {v1::CONFLICTING_DUPLICATE,
+                       "event_id " + *header_.event_id + " of employee " + employee +
+                           " came before with other content (" + difference +
+                           "): neither record counts (Hint: give each event its own event_id; "
+                           "to change an event, send a correction with supersedes_event_id)"};
+  withdrawn_->push_back({{v1::CONFLICTING_DUPLICATE,
+                          "event_id " + *header_.event_id + " of employee " + employee +
+                              ": withdrawn, a record with the same id and other content came "
+                              "later (" +
+                              difference + ")"},
+                         seen});
+}
+
+void Engine::Transition::Resolve(Tracked& target) {
+  // Once the event itself is here, a correction of another stream or site does not count.
+  const bool judged = target.after.present() && !target.after.conflicted();
+  Stream stream = Stream::kAttendance;
+  const std::string* site = nullptr;
+  if (judged) {
+    StreamOf(EventOf(target), &stream);
+    site = HeaderOf(EventOf(target)).site_id;
+  }
+  std::string winner;
+  for (const auto& c : target.after.corrections()) {
+    if (judged && (c.stream() != static_cast<int32_t>(stream) || c.site_id() != *site)) continue;
+    if (c.event_id() > winner) winner = c.event_id();
+  }
+  const std::string old = target.after.superseded_by();
+  if (winner != old) {
+    if (!old.empty()) {
+      Tracked& loser = Track(old);
+      if (!loser.after.displaced()) {
+        // It is still listed (a conflicting id is displaced before it leaves
+        // the list): it lost to a greater id, or is of another stream or site.
+        loser.after.set_displaced(true);
+        const std::string& target_id = target.id;
+        if (winner.empty() || winner < old) {
+          withdrawn_->push_back(
+              {{v1::INVALID_CORRECTION, "correction " + old + " of " + target_id + ": withdrawn, " +
+                                            target_id + " is " + StreamAndSite(EventOf(target)) +
+                                            " and the correction is " +
+                                            StreamAndSite(loser.after.event())},
+               loser.after.event()});
+        } else {
+          withdrawn_->push_back({{v1::CONFLICTING_CORRECTION,
+                                  "correction " + old + " of " + target_id + ": withdrawn, " +
+                                      target_id + " is now corrected by " + winner +
+                                      " (of the corrections of one event the greatest "
+                                      "event_id wins)"},
+                                 loser.after.event()});
+        }
+      }
+    }
+    if (!winner.empty()) Track(winner).after.set_displaced(false);
+    target.after.set_superseded_by(winner);
+  }
+  // A record written before corrections were listed keeps its superseded flag.
+  const bool unlisted = target.before.superseded() && target.before.superseded_by().empty();
+  target.after.set_superseded(unlisted || !winner.empty());
+}
+
+void Engine::Transition::FinishTracked() {
+  if (tracked_.empty()) return;
+  std::vector<const v1::Envelope*> off, on;
+  for (auto& [key, t] : tracked_) {
+    const bool was = Effective(t.before);
+    const bool now = t.self ? Effective(t.after, header_.is_void) : Effective(t.after);
+    if (t.self) {
+      StoreEventRecord(key, t.after);
+    } else if (t.after.SerializeAsString() != t.before.SerializeAsString()) {
+      Store(key, t.after);
+    }
+    if (was && !now) off.push_back(&t.before.event());
+    if (!was && now) on.push_back(&EventOf(t));
+  }
+  for (const v1::Envelope* e : off) Toggle(*e, false);
+  for (const v1::Envelope* e : on) Toggle(*e, true);
+}
+
+void Engine::Transition::StoreEventRecord(const std::string& key, const state::EventRecord& flags) {
   // The wire form of state::EventRecord: fields in number order, as
   // SerializeToString writes them.
   const size_t size = wire_.empty() ? event_.ByteSizeLong() : wire_.size();
@@ -333,8 +571,8 @@ void Engine::Transition::StoreEventRecord(const std::string& key, bool supersede
   } else {
     wire_.copy(buffer_.data() + at, size);
   }
-  buffer_ += "\x10\x01";  // 2: present = true
-  if (superseded) buffer_ += "\x18\x01";  // 3: superseded = true
+  // 2: present, 3: superseded, and the rest, as the message writes them.
+  flags.AppendToString(&buffer_);
   state_->Put(key, buffer_);
 }
 

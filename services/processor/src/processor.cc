@@ -11,8 +11,8 @@
 #include "demerit/core/state.h"
 #include "demerit/kafka/client.h"
 #include "demerit/metrics/metrics.h"
-#include "demerit/store/rocksdb_state_store.h"
 #include "demerit/processor/rule_files.h"
+#include "demerit/store/rocksdb_state_store.h"
 
 namespace demerit::processor {
 namespace {
@@ -358,30 +358,52 @@ bool Processor::Process(const kafka::Record& record) {
     metrics_.RuleEvaluation(std::chrono::duration<double>(Clock::now() - started).count());
     if (result.outcome == core::ApplyResult::Outcome::kRejected) rejection = result.rejection;
   }
-  if (rejection) {
-    metrics_.DeadLettered(stream_name, v1::DeadLetterReason_Name(rejection->reason));
+  auto dead_letter = [&](const core::Rejection& why, const std::string& stream,
+                         const std::string& topic, int64_t offset, const std::string& value) {
+    metrics_.DeadLettered(stream, v1::DeadLetterReason_Name(why.reason));
     v1::DeadLetter dead;
-    dead.set_reason(rejection->reason);
-    dead.set_detail(rejection->detail);
-    dead.set_source_topic(record.topic);
+    dead.set_reason(why.reason);
+    dead.set_detail(why.detail);
+    dead.set_source_topic(topic);
     dead.set_source_partition(record.partition);
-    dead.set_source_offset(record.offset);
+    dead.set_source_offset(offset);
     dead.set_key(record.key);
-    dead.set_value(record.value);
+    dead.set_value(value);
     kafka::KafkaStatus s = producer_->Produce(config_.topics.deadletter, record.partition,
                                               record.key, dead.SerializeAsString());
-    if (!s.ok()) {
-      AbortAndRewind("dead letter: " + s.message);
+    if (!s.ok()) AbortAndRewind("dead letter: " + s.message);
+    return s.ok();
+  };
+  if (rejection &&
+      !dead_letter(*rejection, stream_name, record.topic, record.offset, record.value)) {
+    return false;
+  }
+  // Records applied earlier that a conflict withdrew: dead-lettered now, with
+  // their content and offset -1 (the offset is not kept).
+  for (const core::Withdrawn& w : result.withdrawn) {
+    core::Stream stream;
+    core::StreamOf(w.event, &stream);
+    std::string topic;
+    for (const auto& [name, s] : inputs_) {
+      if (s == stream) topic = name;
+    }
+    if (!dead_letter(w.rejection, std::string(core::StreamName(stream)), topic, -1,
+                     core::SerializeStreamRecord(w.event))) {
       return false;
     }
-    return true;
   }
+  // A record rejected on decoding or validation changed nothing; one rejected
+  // as a conflict moved the employee's clock and may have reversed what it withdrew.
+  const bool conflict = rejection && (rejection->reason == v1::CONFLICTING_DUPLICATE ||
+                                      rejection->reason == v1::CONFLICTING_CORRECTION ||
+                                      rejection->reason == v1::INVALID_CORRECTION);
+  if (rejection && !conflict) return true;
   core::EventHeader header = core::HeaderOf(event);
   const std::string& employee = *header.employee_id;
   employee_partition_[employee] = record.partition;
-  if (const core::Site* site = rules_->FindSite(*header.site_id)) {
-    metrics_.EventApplied(event, *site,
-                          result.outcome == core::ApplyResult::Outcome::kDuplicate);
+  const core::Site* site = rules_->FindSite(*header.site_id);
+  if (site != nullptr && result.outcome != core::ApplyResult::Outcome::kRejected) {
+    metrics_.EventApplied(event, *site, result.outcome == core::ApplyResult::Outcome::kDuplicate);
   }
   for (const auto& [site, rule] : result.occurrences) {
     metrics_.Occurrence(site->id, rule->pack, rule->id);

@@ -342,6 +342,14 @@ TEST(Engine, EventRecordsAreTheirProtobufWireForm) {
     *want.mutable_event() = *c.event;
     want.set_present(true);
     want.set_superseded(c.superseded);
+    if (c.superseded) {
+      // The correction that came first is listed, and wins.
+      want.set_superseded_by("fix");
+      v1::state::Correction* fix_entry = want.add_corrections();
+      fix_entry->set_event_id("fix");
+      fix_entry->set_stream(0);
+      fix_entry->set_site_id("sh");
+    }
     std::string got;
     ASSERT_TRUE(state.Get(c.key, &got));
     EXPECT_EQ(got, want.SerializeAsString());
@@ -378,6 +386,169 @@ TEST(Engine, ApplyValidatedWithTheWireFormLeavesTheSameState) {
   bool origin_kept = false;
   for (const auto& [key, value] : want) origin_kept |= key.find("\x1fx\x1f") != std::string::npos;
   EXPECT_TRUE(origin_kept) << "no absence-origin record to compare";
+}
+
+// Applies `json` and returns its outcome, with the decisions it emitted
+// (Brief) and the records it withdrew (reason and event id).
+struct Applied {
+  ApplyResult::Outcome outcome;
+  v1::DeadLetterReason reason;
+  std::vector<std::string> decisions;
+  std::vector<std::string> withdrawn;
+};
+Applied ApplyOne(Engine& engine, const std::string& json) {
+  std::vector<v1::Decision> out;
+  ApplyResult r = engine.Apply(Event(json), &out);
+  Applied a{r.outcome,
+            r.outcome == ApplyResult::Outcome::kRejected ? r.rejection.reason
+                                                         : v1::DEAD_LETTER_REASON_UNSPECIFIED,
+            {},
+            {}};
+  for (const auto& d : out) a.decisions.push_back(Brief(d));
+  for (const auto& w : r.withdrawn) {
+    a.withdrawn.push_back(v1::DeadLetterReason_Name(w.rejection.reason) + " " +
+                          *HeaderOf(w.event).event_id);
+  }
+  return a;
+}
+
+using Outcome = ApplyResult::Outcome;
+using Strings = std::vector<std::string>;
+
+TEST(Engine, AConflictingDuplicateWithdrawsBothRecords) {
+  MemoryStateStore state;
+  Engine engine(Rules(), &state);
+  auto late = Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN");
+  auto on_time = Punch("a1", "2026-11-02T00:55:00Z", "CLOCK_IN");
+  Applied first = ApplyOne(engine, late);
+  EXPECT_EQ(first.decisions, Strings{"ISS late a1 #1 1000"});
+  // The same id with other content: the first is withdrawn, the second not applied.
+  Applied second = ApplyOne(engine, on_time);
+  EXPECT_EQ(second.outcome, Outcome::kRejected);
+  EXPECT_EQ(second.reason, v1::CONFLICTING_DUPLICATE);
+  EXPECT_EQ(second.decisions, Strings{"REV late a1 #1 1000"});
+  EXPECT_EQ(second.withdrawn, Strings{"CONFLICTING_DUPLICATE a1"});
+  // Either copy again: still rejected, nothing changes.
+  for (const auto& again : {late, on_time}) {
+    Applied a = ApplyOne(engine, again);
+    EXPECT_EQ(a.outcome, Outcome::kRejected);
+    EXPECT_EQ(a.reason, v1::CONFLICTING_DUPLICATE);
+    EXPECT_TRUE(a.decisions.empty());
+  }
+}
+
+TEST(Engine, AConflictingDuplicateNamesWhatDiffers) {
+  MemoryStateStore state;
+  Engine engine(Rules(), &state);
+  std::vector<v1::Decision> out;
+  engine.Apply(Event(Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN")), &out);
+  ApplyResult r = engine.Apply(Event(Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_OUT")), &out);
+  ASSERT_EQ(r.rejection.reason, v1::CONFLICTING_DUPLICATE);
+  EXPECT_NE(r.rejection.detail.find("attendance.kind"), std::string::npos) << r.rejection.detail;
+  ASSERT_EQ(r.withdrawn.size(), 1u);
+  EXPECT_EQ(r.withdrawn[0].event.attendance().kind(), v1::AttendancePunch::CLOCK_IN);
+}
+
+TEST(Engine, OfTwoCorrectionsTheGreatestEventIdWins) {
+  const std::string c1 =
+      Punch("c1", "2026-11-02T01:20:00Z", "CLOCK_IN", "sh", R"(,"supersedes_event_id":"a1")");
+  const std::string c2 =
+      Punch("c2", "2026-11-02T00:58:00Z", "CLOCK_IN", "sh", R"(,"supersedes_event_id":"a1")");
+  const std::string a1 = Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN");
+  {
+    MemoryStateStore state;
+    Engine engine(Rules(), &state);
+    EXPECT_EQ(ApplyOne(engine, a1).decisions, Strings{"ISS late a1 #1 1000"});
+    EXPECT_EQ(ApplyOne(engine, c1).decisions,
+              (Strings{"REV late a1 #1 1000", "ISS late c1 #1 1000"}));
+    // c2 wins over c1: c1's fine goes, c2 is on time.
+    Applied a = ApplyOne(engine, c2);
+    EXPECT_EQ(a.outcome, Outcome::kApplied);
+    EXPECT_EQ(a.decisions, Strings{"REV late c1 #1 1000"});
+    EXPECT_EQ(a.withdrawn, Strings{"CONFLICTING_CORRECTION c1"});
+  }
+  {
+    MemoryStateStore state;
+    Engine engine(Rules(), &state);
+    EXPECT_TRUE(ApplyOne(engine, c2).decisions.empty());
+    Applied a = ApplyOne(engine, c1);
+    EXPECT_EQ(a.outcome, Outcome::kRejected);
+    EXPECT_EQ(a.reason, v1::CONFLICTING_CORRECTION);
+    EXPECT_TRUE(a.decisions.empty());
+    EXPECT_TRUE(ApplyOne(engine, a1).decisions.empty());
+    // The losing correction is kept: a copy of it is a duplicate.
+    EXPECT_EQ(ApplyOne(engine, c1).outcome, Outcome::kDuplicate);
+  }
+}
+
+TEST(Engine, ACorrectionOfAnotherSiteOrStreamDoesNotCount) {
+  const std::string a1 = Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN");
+  const std::string elsewhere = Punch("c1", "2026-11-02T15:10:00Z", "CLOCK_IN", "chicago",
+                                      R"(,"supersedes_event_id":"a1","void":true)");
+  const std::string other_stream =
+      Observation("c2", "2026-11-02T01:05:00Z", "SLIPPERS", R"(,"supersedes_event_id":"a1")");
+  {
+    MemoryStateStore state;
+    Engine engine(Rules(), &state);
+    EXPECT_EQ(ApplyOne(engine, a1).decisions, Strings{"ISS late a1 #1 1000"});
+    for (const auto& bad : {elsewhere, other_stream}) {
+      Applied a = ApplyOne(engine, bad);
+      EXPECT_EQ(a.outcome, Outcome::kRejected) << bad;
+      EXPECT_EQ(a.reason, v1::INVALID_CORRECTION) << bad;
+      EXPECT_TRUE(a.decisions.empty()) << bad;
+    }
+  }
+  {
+    // Before its target, the correction is taken at its word; when the
+    // target comes it is withdrawn.
+    MemoryStateStore state;
+    Engine engine(Rules(), &state);
+    EXPECT_EQ(ApplyOne(engine, other_stream).decisions, Strings{"ISS slippers c2 #1 100"});
+    Applied a = ApplyOne(engine, a1);
+    EXPECT_EQ(a.outcome, Outcome::kApplied);
+    EXPECT_EQ(a.decisions, (Strings{"REV slippers c2 #1 100", "ISS late a1 #1 1000"}));
+    EXPECT_EQ(a.withdrawn, Strings{"INVALID_CORRECTION c2"});
+  }
+}
+
+TEST(Engine, ConflictsDecideTheSameInEveryOrder) {
+  // Every order of a set with a conflicting duplicate, two corrections of one
+  // punch, a correction of another site and a correction of a conflicting id
+  // must leave the same standing decisions.
+  const std::vector<std::string> set = {
+      Punch("a1", "2026-11-02T01:05:00Z", "CLOCK_IN"),
+      Punch("a1", "2026-11-02T01:25:00Z", "CLOCK_IN"),  // conflicts with the first
+      Punch("b1", "2026-11-03T01:10:00Z", "CLOCK_IN"),
+      Punch("c1", "2026-11-03T01:40:00Z", "CLOCK_IN", "sh", R"(,"supersedes_event_id":"b1")"),
+      Punch("c2", "2026-11-03T00:50:00Z", "CLOCK_IN", "sh", R"(,"supersedes_event_id":"b1")"),
+      Punch("d1", "2026-11-04T01:10:00Z", "CLOCK_IN"),
+      Punch("x1", "2026-11-04T15:00:00Z", "CLOCK_IN", "chicago",
+            R"(,"supersedes_event_id":"d1","void":true)"),
+  };
+  auto standing = [&](const std::vector<int>& order) {
+    MemoryStateStore state;
+    Engine engine(Rules(), &state);
+    Ledger ledger;
+    std::vector<v1::Decision> out;
+    for (int i : order) engine.Apply(Event(set[i]), &out);
+    for (const auto& d : out) ledger.Add(d);
+    std::vector<std::string> briefs;
+    for (const auto& d : ledger.Standing()) briefs.push_back(Brief(d) + " " + d.penalty_id());
+    return briefs;
+  };
+  std::vector<int> order(set.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  const auto want = standing(order);
+  // a1 conflicts (no fine), c2 wins over c1 (on time), x1 does not count: d1 is late.
+  std::vector<std::string> rules_fired;
+  for (const auto& b : want) rules_fired.push_back(b.substr(0, b.rfind(' ')));
+  EXPECT_EQ(rules_fired, Strings{"ISS late d1 #1 1000"});
+  int orders = 0;
+  do {
+    ASSERT_EQ(standing(order), want) << "order " << orders;
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(orders, 5040);
 }
 
 TEST(Ledger, StandingIsIssuesMinusReversals) {

@@ -28,10 +28,24 @@
 
 namespace demerit::core {
 
+// A record applied earlier whose effect a later one withdrew: the first record
+// of an event_id that came again with other content (CONFLICTING_DUPLICATE),
+// a correction that a correction with a greater event_id displaced
+// (CONFLICTING_CORRECTION), or a correction whose target turned out to be of
+// another stream or site (INVALID_CORRECTION). It is dead-lettered late.
+struct Withdrawn {
+  Rejection rejection;
+  v1::Envelope event;
+};
+
 struct ApplyResult {
   enum class Outcome { kApplied, kDuplicate, kRejected };
   Outcome outcome = Outcome::kApplied;
-  Rejection rejection;  // when rejected
+  // When rejected. A record rejected as CONFLICTING_DUPLICATE or
+  // CONFLICTING_CORRECTION may still change decisions: what the conflict
+  // withdrew is reversed, and those reversals are in Apply()'s output.
+  Rejection rejection;
+  std::vector<Withdrawn> withdrawn;
   // The rules this event matched (occurrences it added), for metrics.
   std::vector<std::pair<const Site*, const Rule*>> occurrences;
 };
