@@ -640,7 +640,9 @@ Nanos Engine::Transition::Deadline(const Site& site, const Rule& rule,
     } else if (origin.has_attendance() && origin.attendance().has_scheduled_at()) {
       base = ToNanos(origin.attendance().scheduled_at());
     } else {
-      base = site.ShiftEnd(at);
+      const bool clock_in =
+          origin.has_attendance() && origin.attendance().kind() == v1::AttendancePunch::CLOCK_IN;
+      base = site.ShiftOf(at, clock_in).end;
     }
   }
   Nanos deadline = base + rule.absence->grace_seconds * kNanosPerSecond;
@@ -805,7 +807,12 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
     return;
   }
 
-  const Nanos span = static_cast<Nanos>(counter.window.rolling_days) * kNanosPerDay;
+  // A rolling window of N days holds the N local calendar days that end with
+  // the occurrence's own: it counts the occurrences from local day D-N+1 on,
+  // and is counted by those up to local day D+N-1.
+  const int64_t day = rolling ? DaysFromCivil(site.zone.ToCivil(h.occurred_at).day) : 0;
+  const int64_t span_days = counter.window.rolling_days;
+  auto local_day = [&](Nanos at) { return DaysFromCivil(site.zone.ToCivil(at).day); };
   // The occurrences before this one: the rank of the nearest (or, for a
   // rolling window, how many lie within it) and the ids for evidence.
   int base_rank = 0;
@@ -814,7 +821,7 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
   state_->ScanReverse(prefix, key, [&](std::string_view k, std::string_view value) {
     if (!other.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
     if (rolling) {
-      if (other.occurred_at_ns() <= h.occurred_at - span) return false;
+      if (local_day(other.occurred_at_ns()) <= day - span_days) return false;
       ++base_rank;
     } else if (nearest_key.empty()) {
       base_rank = other.rank();
@@ -828,7 +835,7 @@ void Engine::Transition::SetOccurrence(const Site& site, const Rule& rule, const
   state_->Scan(key + '\0', prefix_end, [&](std::string_view k, std::string_view value) {
     state::OccurrenceRecord r;
     if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
-    if (rolling && r.occurred_at_ns() >= h.occurred_at + span) return false;
+    if (rolling && local_day(r.occurred_at_ns()) >= day + span_days) return false;
     later.emplace_back(std::string(k), std::move(r));
     return true;
   });

@@ -153,7 +153,8 @@ Nanos ScheduledTime(const v1::Envelope& envelope, const ShiftClock& shift) {
   const AttendancePunch& p = envelope.attendance();
   if (p.has_scheduled_at()) return ToNanos(p.scheduled_at());
   Nanos at = ToNanos(p.occurred_at());
-  return p.kind() == AttendancePunch::CLOCK_OUT ? shift.ShiftEnd(at) : shift.ShiftStart(at);
+  return p.kind() == AttendancePunch::CLOCK_OUT ? shift.ShiftOf(at, false).end
+                                                : shift.ShiftOf(at, true).start;
 }
 
 FactValues ComputeFacts(const v1::Envelope& envelope, const ShiftClock& shift) {

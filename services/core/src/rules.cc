@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -84,17 +85,26 @@ const Rule* RuleVersions::At(Nanos at) const {
   return found;
 }
 
-Nanos Site::ShiftStart(Nanos at) const {
-  return zone.ToInstant(zone.ToCivil(at).day, shift_start_seconds);
-}
-
-Nanos Site::ShiftEnd(Nanos at) const {
-  CivilDay day = zone.ToCivil(at).day;
-  if (shift_end_seconds <= shift_start_seconds) {
-    // An overnight shift ends on the next day.
-    day = CivilFromDays(DaysFromCivil(day) + 1);
+Shift Site::ShiftOf(Nanos at, bool clock_in) const {
+  const int64_t today = DaysFromCivil(zone.ToCivil(at).day);
+  // An overnight shift (end at or before start) ends on the next local day.
+  const bool overnight = shift_end_seconds <= shift_start_seconds;
+  Shift best{0, 0};
+  Nanos best_distance = std::numeric_limits<Nanos>::max();
+  // On a tie a clock-in takes the later shift, a clock-out the earlier one.
+  const int64_t order[3] = {-1, 0, 1};
+  for (int i = 0; i < 3; ++i) {
+    const int64_t day = today + (clock_in ? order[2 - i] : order[i]);
+    Shift shift{zone.ToInstant(CivilFromDays(day), shift_start_seconds),
+                zone.ToInstant(CivilFromDays(day + (overnight ? 1 : 0)), shift_end_seconds)};
+    const Nanos edge = clock_in ? shift.start : shift.end;
+    const Nanos distance = at < edge ? edge - at : at - edge;
+    if (distance < best_distance) {
+      best = shift;
+      best_distance = distance;
+    }
   }
-  return zone.ToInstant(day, shift_end_seconds);
+  return best;
 }
 
 std::optional<Nanos> Site::ShiftUnderWay(Nanos at) const {

@@ -33,6 +33,11 @@ sites:
     time_zone: America/Chicago
     currency: CNY
     packs: [p]
+  - id: night
+    time_zone: Asia/Shanghai
+    currency: CNY
+    packs: [p]
+    default_shift: {start: "22:00", end: "06:00"}
 )";
 
 constexpr const char* kPack = R"(
@@ -73,6 +78,13 @@ rules:
     when: {code: ONLINE_GAMING}
     window: {rolling_days: 7}
     ladder: [skip, {amount: {CNY: 700}}]
+  - id: early
+    title: Early
+    clause: "c5"
+    stream: attendance
+    when: {kind: CLOCK_OUT, early_seconds: {gt: 0}}
+    window: month
+    ladder: [{amount: {CNY: 100}}]
   - id: slippers
     title: Slippers
     clause: "c4"
@@ -241,6 +253,44 @@ INSTANTIATE_TEST_SUITE_P(
               {Observation("v2", "2026-11-07T02:00:00Z", "ONLINE_GAMING",
                            R"(,"supersedes_event_id":"g2","void":true)"),
                {"REV gaming g2 #2 500", "REV gaming g4 #2 500"}}}},
+        Case{"overnight_shift_on_time",
+             // 22:00-06:00 local (14:00Z-22:00Z): in at 21:58, out at 06:02 the next
+             // morning: neither late nor early, and the clock-out closes the shift.
+             {{Punch("n1", "2026-11-02T13:58:00Z", "CLOCK_IN", "night"), {}},
+              {Punch("n2", "2026-11-02T22:02:00Z", "CLOCK_OUT", "night"), {}},
+              {Punch("n3", "2026-11-03T14:00:00Z", "CLOCK_IN", "night"), {}}}},
+        Case{"overnight_shift_late_after_midnight_and_early_out",
+             // In at 00:10 local: 2 h 10 min late for the shift begun at 22:00 the
+             // day before; out at 05:30: early for the shift ending at 06:00.
+             {{Punch("n1", "2026-11-02T16:10:00Z", "CLOCK_IN", "night"), {"ISS late n1 #1 1000"}},
+              {Punch("n2", "2026-11-02T21:30:00Z", "CLOCK_OUT", "night"),
+               {"ISS early n2 #1 100"}}}},
+        Case{"overnight_shift_missing_clock_out",
+             // In at 22:00, no clock-out: the deadline is 06:00 + 4 h the next morning.
+             {{Punch("n1", "2026-11-02T14:00:00Z", "CLOCK_IN", "night",
+                     R"(,"scheduled_at":"2026-11-02T14:00:00Z")"),
+               {}},
+              {Observation("o1", "2026-11-03T01:59:00Z", "UNIFORM_MISSING"), {}},
+              {Observation("o2", "2026-11-03T02:01:00Z", "UNIFORM_MISSING"),
+               {"ISS missing n1 #1 0 WARNING"}}}},
+        Case{"day_shift_clock_out_after_midnight_is_not_early",
+             // 09:00-18:00 local: out at 00:30 the next night belongs to the shift that
+             // ended at 18:00, not to the next day's.
+             {{Punch("d1", "2026-11-02T01:00:00Z", "CLOCK_IN"), {}},
+              {Punch("d2", "2026-11-02T16:30:00Z", "CLOCK_OUT"), {}}}},
+        Case{"rolling_window_is_local_calendar_days",
+             // 7 days up to Sunday 2026-11-08 local are November 2nd to 8th: an
+             // occurrence at 10:00 on the 1st is outside, though less than 7 x 24 h
+             // before 09:00 on the 8th.
+             {{Observation("g1", "2026-11-01T02:00:00Z", "ONLINE_GAMING"), {}},
+              {Observation("g2", "2026-11-08T01:00:00Z", "ONLINE_GAMING"), {}},
+              // At 23:00 on the 7th (15:00Z) it is inside: 2nd in November 1st to 7th.
+              {Observation("g3", "2026-11-07T15:00:00Z", "ONLINE_GAMING"),
+               {"ISS gaming g3 #2 500", "ISS gaming g2 #2 500"}}}},
+        Case{"rolling_window_late_arrival_counts_local_days",
+             // The same in reverse: the late one on the 1st does not re-rank the 8th.
+             {{Observation("g2", "2026-11-08T01:00:00Z", "ONLINE_GAMING"), {}},
+              {Observation("g1", "2026-11-01T02:00:00Z", "ONLINE_GAMING"), {}}}},
         Case{"iso_week_windows",
              // Sunday 2026-11-08 and Monday 2026-11-09 local are different ISO weeks.
              {{Observation("s1", "2026-11-08T03:00:00Z", "SLIPPERS"), {"ISS slippers s1 #1 100"}},

@@ -983,6 +983,57 @@ TEST(RulesCompilerTest, ShippedRulesCompile) {
 
 // The default shift under way at an instant: day shifts, an overnight shift,
 // and the days daylight saving starts and ends.
+TEST(SiteShiftTest, APunchBelongsToTheShiftWithTheNearestStartOrEnd) {
+  struct Case {
+    const char* zone;
+    int64_t start_hour, end_hour;
+    const char* at;
+    bool clock_in;
+    const char* start;  // of the shift the punch belongs to
+    const char* end;
+  };
+  const Case cases[] = {
+      // 22:00-06:00 in Shanghai (UTC+8): 14:00Z-22:00Z.
+      {"Asia/Shanghai", 22, 6, "2026-11-02T13:55:00Z", true, "2026-11-02T14:00:00Z",
+       "2026-11-02T22:00:00Z"},  // in at 21:55: tonight's shift
+      {"Asia/Shanghai", 22, 6, "2026-11-02T16:10:00Z", true, "2026-11-02T14:00:00Z",
+       "2026-11-02T22:00:00Z"},  // in at 00:10: the shift begun at 22:00 the day before
+      {"Asia/Shanghai", 22, 6, "2026-11-02T22:05:00Z", false, "2026-11-02T14:00:00Z",
+       "2026-11-02T22:00:00Z"},  // out at 06:05: the shift that ended at 06:00
+      {"Asia/Shanghai", 22, 6, "2026-11-02T21:00:00Z", false, "2026-11-02T14:00:00Z",
+       "2026-11-02T22:00:00Z"},  // out at 05:00: early, same shift
+      // 09:00-18:00: out at 00:30 belongs to the shift that ended at 18:00.
+      {"Asia/Shanghai", 9, 18, "2026-11-02T16:30:00Z", false, "2026-11-02T01:00:00Z",
+       "2026-11-02T10:00:00Z"},
+      // in at 01:05 local belongs to the morning's shift (early), not yesterday's.
+      {"Asia/Shanghai", 9, 18, "2026-11-02T17:05:00Z", true, "2026-11-03T01:00:00Z",
+       "2026-11-03T10:00:00Z"},
+      // Around the clock (00:00-00:00): a clock-in at midnight starts the new day's
+      // shift, a clock-out at midnight ends the old one.
+      {"Asia/Shanghai", 0, 0, "2026-11-02T16:00:00Z", true, "2026-11-02T16:00:00Z",
+       "2026-11-03T16:00:00Z"},
+      {"Asia/Shanghai", 0, 0, "2026-11-02T16:00:00Z", false, "2026-11-01T16:00:00Z",
+       "2026-11-02T16:00:00Z"},
+      // Berlin, 22:00-06:00 over the night the clocks go forward: 21:00Z-04:00Z.
+      {"Europe/Berlin", 22, 6, "2026-03-29T03:55:00Z", false, "2026-03-28T21:00:00Z",
+       "2026-03-29T04:00:00Z"},
+      {"Europe/Berlin", 22, 6, "2026-03-28T23:30:00Z", true, "2026-03-28T21:00:00Z",
+       "2026-03-29T04:00:00Z"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.zone) + " " + std::to_string(c.start_hour) + "-" +
+                 std::to_string(c.end_hour) + (c.clock_in ? " in at " : " out at ") + c.at);
+    auto zone = Zone::Find(c.zone);
+    ASSERT_TRUE(zone.ok());
+    Site site("s", *zone);
+    site.shift_start_seconds = c.start_hour * 3600;
+    site.shift_end_seconds = c.end_hour * 3600;
+    Shift shift = site.ShiftOf(*ParseRfc3339(c.at), c.clock_in);
+    EXPECT_EQ(FormatRfc3339(shift.start), c.start);
+    EXPECT_EQ(FormatRfc3339(shift.end), c.end);
+  }
+}
+
 TEST(SiteShiftTest, ShiftUnderWay) {
   struct Case {
     const char* zone;

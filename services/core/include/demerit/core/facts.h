@@ -46,11 +46,19 @@ struct FactValue {
 constexpr int kMaxFacts = 16;
 using FactValues = std::array<FactValue, kMaxFacts>;
 
+// One shift: its start and end instants.
+struct Shift {
+  Nanos start;
+  Nanos end;
+};
+
 // What attendance facts need of the site: its scheduled shift.
 struct ShiftClock {
   virtual ~ShiftClock() = default;
-  virtual Nanos ShiftStart(Nanos at) const = 0;
-  virtual Nanos ShiftEnd(Nanos at) const = 0;
+  // The shift that a punch at `at` belongs to: a clock-in (`clock_in`) the
+  // one whose start is nearest, a clock-out the one whose end is nearest; on
+  // a tie a clock-in takes the later shift and a clock-out the earlier one.
+  virtual Shift ShiftOf(Nanos at, bool clock_in) const = 0;
 };
 
 // The common fields of any payload.

@@ -124,9 +124,11 @@ struct Site final : ShiftClock {
   std::array<std::vector<const RuleVersions*>, kStreamCount> rules_by_stream;
   std::map<std::string, RuleVersions> rules;  // by qualified id
 
-  // The default shift's start and end on the local day of `at`.
-  Nanos ShiftStart(Nanos at) const override;
-  Nanos ShiftEnd(Nanos at) const override;
+  // The default shift a punch at `at` belongs to: of the shifts that start
+  // on the local day of `at`, the day before and the day after, the one whose
+  // start (for a clock-in) or end (for a clock-out) is nearest to `at`
+  // (rules/README.md, "Shifts").
+  Shift ShiftOf(Nanos at, bool clock_in) const override;
   // The start of the default shift under way at `at` (one begun the local
   // day before, for an overnight shift), or nullopt between shifts.
   std::optional<Nanos> ShiftUnderWay(Nanos at) const;
