@@ -4,17 +4,19 @@
 # SASL/SCRAM to Kafka 3.7.2 and later (their stricter SCRAM nonce check for
 # CVE-2024-56128; fixed in librdkafka 2.6.1), so demerit builds a current one.
 # The source is the librdkafka release tree that the rdkafka-sys crate
-# bundles: crates.io keeps every published file immutable, and the crate file
-# is pinned here by its SHA-256.
+# bundles. Cargo, the Rust registry's own client, fetches the crate
+# (ops/librdkafka/Cargo.toml names the exact version); the registry keeps
+# every published file immutable, and the crate file is pinned here by its
+# SHA-256, checked against the registry's index entry and the file itself.
 # Usage: ops/librdkafka/build.sh [PREFIX]
 #   PREFIX defaults to $DEMERIT_LIBRDKAFKA_PREFIX, else .deps/librdkafka-VERSION.
 # Nothing is done when PREFIX already holds this build.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 version=2.12.1
 crate=rdkafka-sys-4.10.0+$version
 sha256=e234cf318915c1059d4921ef7f75616b5219b10b46e9f3a511a15eb4b56a3f77
-url="https://static.crates.io/crates/rdkafka-sys/$crate.crate"
 prefix=${1:-${DEMERIT_LIBRDKAFKA_PREFIX:-$root/.deps/librdkafka-$version}}
 
 stamp="$prefix/.demerit-build"
@@ -23,12 +25,32 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sha256" ]; then
   exit 0
 fi
 
+cargo=$(command -v cargo || true)
+[ -n "$cargo" ] || [ ! -x "$HOME/.cargo/bin/cargo" ] || cargo=$HOME/.cargo/bin/cargo
+if [ -z "$cargo" ]; then
+  echo "librdkafka: cargo (Rust's package client, 1.68 or later) is needed to fetch the" \
+       "$crate crate; install it with rustup" >&2
+  exit 1
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "librdkafka $version: downloading $url" >&2
-curl -fsSL --retry 3 -o "$work/src.crate" "$url"
-echo "$sha256  $work/src.crate" | sha256sum -c --quiet - >&2 \
+echo "librdkafka $version: fetching the $crate crate with cargo" >&2
+# A throw-away package that depends on the crate; a private CARGO_HOME keeps
+# the download apart from the user's.
+mkdir -p "$work/fetch/src" "$work/cargo-home"
+cp "$here/Cargo.toml" "$work/fetch/Cargo.toml"
+: > "$work/fetch/src/lib.rs"
+export CARGO_HOME="$work/cargo-home"
+(cd "$work/fetch" && "$cargo" generate-lockfile -q && "$cargo" fetch -q --locked) >&2 \
+  || { echo "librdkafka: cargo could not fetch $crate" >&2; exit 1; }
+grep -A3 "^name = \"rdkafka-sys\"" "$work/fetch/Cargo.lock" | grep -q "^checksum = \"$sha256\"" \
+  || { echo "librdkafka: the registry's checksum of $crate is not the pinned SHA-256" >&2; exit 1; }
+file=$(find "$CARGO_HOME/registry/cache" -name "$crate.crate" | head -n 1)
+[ -n "$file" ] || { echo "librdkafka: cargo fetched no $crate.crate" >&2; exit 1; }
+echo "$sha256  $file" | sha256sum -c --quiet - >&2 \
   || { echo "librdkafka: $crate.crate does not match its pinned SHA-256" >&2; exit 1; }
+cp "$file" "$work/src.crate"
 tar -xzf "$work/src.crate" -C "$work"
 src="$work/$crate/librdkafka"
 [ -f "$src/CMakeLists.txt" ] || { echo "librdkafka: no source tree in $crate.crate" >&2; exit 1; }
