@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
+  clang-format                            # the formatting of .clang-format
   libprotobuf-dev protobuf-compiler       # schemas
   librocksdb-dev                          # state
   libssl-dev zlib1g-dev libzstd-dev liblz4-dev curl ca-certificates  # librdkafka from source (ops/librdkafka/)
