@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "commands.h"
+#include "demerit/core/duplicate_keys.h"
 #include "demerit/core/engine.h"
 #include "demerit/processor/rule_files.h"
 
@@ -147,9 +148,23 @@ int RunRulesTest(const std::string& dir, bool verbose) {
   }
   int passed = 0, failed = 0;
   for (const auto& file : files) {
+    auto text = ReadFile(file);
+    if (!text.ok()) {
+      std::cerr << file << ": cannot read\n";
+      ++failed;
+      continue;
+    }
+    // The node API keeps the first of two equal keys: a repeated "expect" would
+    // drop expectations unseen.
+    std::vector<std::string> duplicates = core::FindDuplicateKeys(file, *text);
+    for (const auto& d : duplicates) std::cerr << d << "\n";
+    if (!duplicates.empty()) {
+      ++failed;
+      continue;
+    }
     YAML::Node root;
     try {
-      root = YAML::LoadFile(file);
+      root = YAML::Load(*text);
     } catch (const YAML::Exception& e) {
       std::cerr << file << ":" << e.mark.line + 1 << ": not valid YAML: " << e.msg << "\n";
       ++failed;

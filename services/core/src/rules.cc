@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "demerit/core/duplicate_keys.h"
 #include "demerit/core/hash.h"
 
 namespace demerit::core {
@@ -176,6 +177,10 @@ class RuleCompiler {
 
 std::optional<YAML::Node> RuleCompiler::Load(const SourceFile& source) {
   file_ = source.path;
+  // The node API keeps the first of two equal keys: every repeat is an error.
+  for (std::string& error : FindDuplicateKeys(source.path, source.content)) {
+    errors_.push_back(std::move(error));
+  }
   try {
     return YAML::Load(source.content);
   } catch (const YAML::ParserException& e) {
