@@ -16,6 +16,7 @@
 #include "demerit/core/codec.h"
 #include "demerit/kafka/client.h"
 #include "demerit/processor/processor.h"
+#include "demerit/processor/rule_files.h"
 #include "event_reader.h"
 #include "kafka_source.h"
 
@@ -41,6 +42,26 @@ kafka::ClientConfig Client(const processor::ProcessorConfig& c) {
   return kafka::ClientConfig{c.bootstrap, c.kafka};
 }
 
+// The settings of a Kafka command (defaults, --config, --bootstrap, the
+// environment), or the exit code: 4 when --config cannot be read, 2 when it is
+// not valid.
+int Settings(const KafkaOptions& o, processor::ProcessorConfig* config) {
+  if (!o.config_file.empty()) {
+    auto text = processor::ReadFile(o.config_file);
+    if (!text.ok()) {
+      std::cerr << o.config_file
+                << ": cannot read the configuration file (Hint: the YAML file of --config)\n";
+      return kExitIo;
+    }
+    if (auto s = processor::ParseConfig(o.config_file, *text, config); !s.ok()) {
+      return ConfigError(s);
+    }
+  }
+  if (!o.bootstrap.empty()) config->bootstrap = o.bootstrap;
+  processor::ApplyEnvironment(config);
+  return kExitOk;
+}
+
 
 }  // namespace
 
@@ -56,19 +77,13 @@ core::StatusOr<processor::ProcessorConfig> KafkaSettings(const KafkaOptions& o) 
 
 int RunProcess(const ProcessOptions& o) {
   processor::ProcessorConfig config;
-  if (!o.kafka.config_file.empty()) {
-    if (auto s = processor::LoadConfigFile(o.kafka.config_file, &config); !s.ok()) {
-      return ConfigError(s);
-    }
-  }
-  if (!o.kafka.bootstrap.empty()) config.bootstrap = o.kafka.bootstrap;
+  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
   if (!o.rules.empty()) config.rules = o.rules;
   if (!o.state.empty()) config.state = o.state;
   if (!o.metrics_listen.empty()) config.metrics_listen = o.metrics_listen;
   if (!o.instance_id.empty()) config.instance_id = o.instance_id;
   if (!o.application_id.empty()) config.application_id = o.application_id;
-  if (o.commit_interval_ms > 0) config.commit_interval_ms = o.commit_interval_ms;
-  processor::ApplyEnvironment(&config);
+  if (o.commit_interval_ms != 0) config.commit_interval_ms = o.commit_interval_ms;
   struct sigaction action {};
   action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
@@ -79,18 +94,18 @@ int RunProcess(const ProcessOptions& o) {
 }
 
 int RunTopics(const TopicsOptions& o) {
-  auto config = KafkaSettings(o.kafka);
-  if (!config.ok()) return ConfigError(config.status());
+  processor::ProcessorConfig config;
+  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
   if (o.partitions < 1 || o.replication < 1) {
     std::cerr << "--partitions and --replication must be at least 1\n";
     return kExitUsage;
   }
-  auto admin = kafka::Admin::Connect(Client(*config));
+  auto admin = kafka::Admin::Connect(Client(config));
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
     return processor::kProcessKafka;
   }
-  const processor::Topics& t = config->topics;
+  const processor::Topics& t = config.topics;
   struct Wanted {
     std::string name;
     bool compact;
@@ -181,8 +196,8 @@ int RunTopics(const TopicsOptions& o) {
 }
 
 int RunProduce(const ProduceOptions& o) {
-  auto config = KafkaSettings(o.kafka);
-  if (!config.ok()) return ConfigError(config.status());
+  processor::ProcessorConfig config;
+  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
   InputFormat format = InputFormat::kNdjson;
   if (o.input_format == "pb" ||
       (o.input_format == "auto" && (o.events.ends_with(".pb") || o.events.ends_with(".bin")))) {
@@ -193,7 +208,7 @@ int RunProduce(const ProduceOptions& o) {
     std::cerr << reader.status().message() << "\n";
     return kExitIo;
   }
-  auto producer = kafka::Producer::Create(Client(*config));
+  auto producer = kafka::Producer::Create(Client(config));
   if (!producer.ok()) {
     std::cerr << producer.status().message() << "\n";
     return processor::kProcessKafka;
@@ -211,7 +226,7 @@ int RunProduce(const ProduceOptions& o) {
       continue;
     }
     const std::string& key = *core::HeaderOf(event).employee_id;
-    if (auto s = (*producer)->Produce(config->topics.InputOf(event), key, core::SerializeStreamRecord(event));
+    if (auto s = (*producer)->Produce(config.topics.InputOf(event), key, core::SerializeStreamRecord(event));
         !s.ok()) {
       std::cerr << s.message() << "\n";
       return processor::kProcessKafka;
@@ -227,11 +242,11 @@ int RunProduce(const ProduceOptions& o) {
 }
 
 int RunTail(const TailOptions& o) {
-  auto config = KafkaSettings(o.kafka);
-  if (!config.ok()) return ConfigError(config.status());
-  const std::string topic = o.topic.empty() ? config->topics.penalties : o.topic;
-  const bool dead_letters = topic == config->topics.deadletter;
-  auto admin = kafka::Admin::Connect(Client(*config));
+  processor::ProcessorConfig config;
+  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  const std::string topic = o.topic.empty() ? config.topics.penalties : o.topic;
+  const bool dead_letters = topic == config.topics.deadletter;
+  auto admin = kafka::Admin::Connect(Client(config));
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
     return processor::kProcessKafka;
@@ -245,7 +260,7 @@ int RunTail(const TailOptions& o) {
     std::cerr << "no topic " << topic << "\n";
     return processor::kProcessKafka;
   }
-  auto reader = kafka::PartitionReader::Create(Client(*config));
+  auto reader = kafka::PartitionReader::Create(Client(config));
   if (!reader.ok()) {
     std::cerr << reader.status().message() << "\n";
     return processor::kProcessKafka;
@@ -352,15 +367,15 @@ int ReadPenaltiesToFile(const KafkaOptions& kafka, const std::string& as_of,
 }
 
 int RunLag(const LagOptions& o) {
-  auto config = KafkaSettings(o.kafka);
-  if (!config.ok()) return ConfigError(config.status());
-  const std::string group = o.group.empty() ? config->application_id : o.group;
-  auto admin = kafka::Admin::Connect(Client(*config));
+  processor::ProcessorConfig config;
+  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  const std::string group = o.group.empty() ? config.application_id : o.group;
+  auto admin = kafka::Admin::Connect(Client(config));
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
     return processor::kProcessKafka;
   }
-  const processor::Topics& t = config->topics;
+  const processor::Topics& t = config.topics;
   std::vector<std::string> inputs = {t.attendance, t.calls, t.visits, t.callbacks, t.observations};
   auto counts = (*admin)->PartitionCounts(inputs, 10000);
   if (!counts.ok()) {
@@ -368,7 +383,7 @@ int RunLag(const LagOptions& o) {
     return processor::kProcessKafka;
   }
   // A consumer of the group that never subscribes: it reads the group's offsets only.
-  auto consumer = kafka::Consumer::Create(Client(*config), group, nullptr);
+  auto consumer = kafka::Consumer::Create(Client(config), group, nullptr);
   if (!consumer.ok()) {
     std::cerr << consumer.status().message() << "\n";
     return processor::kProcessKafka;

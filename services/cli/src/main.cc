@@ -95,8 +95,11 @@ int main(int argc, char** argv) {
                           "Stable id of this instance (transactional id suffix)");
   process_cmd->add_option("--application-id", process.application_id,
                           "Consumer group and transactional id prefix");
-  process_cmd->add_option("--commit-interval-ms", process.commit_interval_ms,
-                          "Transaction commit interval");
+  process_cmd
+      ->add_option("--commit-interval-ms", process.commit_interval_ms,
+                   "Transaction commit interval (default 100)")
+      ->check(CLI::Range(demerit::processor::kMinCommitIntervalMs,
+                         demerit::processor::kMaxCommitIntervalMs));
 
   TopicsOptions topics;
   auto* topics_cmd = app.add_subcommand(

@@ -2,9 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <sstream>
+#include <vector>
+
+#include "demerit/core/duplicate_keys.h"
 
 namespace demerit::processor {
 namespace {
@@ -32,121 +37,133 @@ std::string Topics::InputOf(const v1::Envelope& event) const {
 
 const std::string& Topics::Input(core::Stream stream) const {
   switch (stream) {
-    case core::Stream::kAttendance: return attendance;
-    case core::Stream::kCalls: return calls;
-    case core::Stream::kVisits: return visits;
-    case core::Stream::kCallbacks: return callbacks;
-    case core::Stream::kObservations: return observations;
+    case core::Stream::kAttendance:
+      return attendance;
+    case core::Stream::kCalls:
+      return calls;
+    case core::Stream::kVisits:
+      return visits;
+    case core::Stream::kCallbacks:
+      return callbacks;
+    case core::Stream::kObservations:
+      return observations;
   }
   return attendance;
 }
 
 core::Status LoadConfigFile(const std::string& path, ProcessorConfig* config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Status::Error(path + ": cannot read the configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(path, text.str(), config);
+}
+
+core::Status ParseConfig(const std::string& path, const std::string& text,
+                         ProcessorConfig* config) {
+  std::vector<std::string> errors = core::FindDuplicateKeys(path, text);
+  auto result = [&errors]() -> core::Status {
+    if (errors.empty()) return core::Status::Ok();
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "\n") + e;
+    return core::Status::Error(message);
+  };
   YAML::Node root;
   try {
-    std::ifstream in(path);
-    if (!in) return core::Status::Error(path + ": cannot read the configuration file");
-    root = YAML::Load(in);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return core::Status::Error(path + ":" + std::to_string(e.mark.line + 1) +
-                               ": not valid YAML: " + e.msg);
+    errors.push_back(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
+    return result();
   }
-  if (root.IsNull()) return core::Status::Ok();
-  if (!root.IsMap()) return core::Status::Error(path + ": the configuration must be a mapping");
+  if (root.IsNull()) return result();
+  if (!root.IsMap()) {
+    errors.push_back(path + ": the configuration must be a mapping");
+    return result();
+  }
   static const char* kHint =
       " (Hint: bootstrap, rules, state, metrics_listen, application_id, instance_id, "
       "commit_interval_ms, cache_mb, topics, kafka)";
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
-    auto scalar = [&](std::string* out) -> core::Status {
-      if (!v.IsScalar()) return core::Status::Error(Where(path, v) + ": " + key + " must be a value");
-      *out = v.Scalar();
-      return core::Status::Ok();
+    auto error = [&](const YAML::Node& at, const std::string& message) {
+      errors.push_back(Where(path, at) + ": " + message);
     };
-    core::Status s;
+    auto scalar = [&](std::string* out) {
+      if (!v.IsScalar()) return error(v, key + " must be a value");
+      *out = v.Scalar();
+    };
+    // An integer value from `low` to `high`.
+    auto integer = [&](int low, int high, const char* unit, int* out) {
+      if (!v.IsScalar()) return error(v, key + " must be a value");
+      const std::string& text = v.Scalar();
+      int n = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec != std::errc() || end != text.data() + text.size() || n < low || n > high) {
+        return error(v, key + " \"" + text + "\" is not an integer from " + std::to_string(low) +
+                            " to " + std::to_string(high) + unit);
+      }
+      *out = n;
+    };
     if (key == "bootstrap") {
-      s = scalar(&config->bootstrap);
+      scalar(&config->bootstrap);
     } else if (key == "rules") {
-      s = scalar(&config->rules);
+      scalar(&config->rules);
     } else if (key == "state") {
-      s = scalar(&config->state);
+      scalar(&config->state);
     } else if (key == "metrics_listen") {
-      s = scalar(&config->metrics_listen);
+      scalar(&config->metrics_listen);
     } else if (key == "application_id") {
-      s = scalar(&config->application_id);
+      scalar(&config->application_id);
     } else if (key == "instance_id") {
-      s = scalar(&config->instance_id);
+      scalar(&config->instance_id);
     } else if (key == "commit_interval_ms") {
-      std::string text;
-      s = scalar(&text);
-      if (s.ok()) {
-        try {
-          size_t used = 0;
-          int ms = std::stoi(text, &used);
-          if (used != text.size() || ms < 1 || ms > 60000) throw std::invalid_argument(text);
-          config->commit_interval_ms = ms;
-        } catch (const std::exception&) {
-          s = core::Status::Error(Where(path, v) + ": commit_interval_ms \"" + text +
-                                  "\" is not an integer from 1 to 60000");
-        }
-      }
+      integer(kMinCommitIntervalMs, kMaxCommitIntervalMs, "", &config->commit_interval_ms);
     } else if (key == "cache_mb") {
-      std::string text;
-      s = scalar(&text);
-      if (s.ok()) {
-        try {
-          size_t used = 0;
-          int mb = std::stoi(text, &used);
-          if (used != text.size() || mb < 16 || mb > 1 << 20) throw std::invalid_argument(text);
-          config->cache_mb = mb;
-        } catch (const std::exception&) {
-          s = core::Status::Error(Where(path, v) + ": cache_mb \"" + text +
-                                  "\" is not an integer from 16 to 1048576 (MiB)");
-        }
-      }
+      integer(16, 1 << 20, " (MiB)", &config->cache_mb);
     } else if (key == "topics") {
-      if (!v.IsMap()) return core::Status::Error(Where(path, v) + ": topics must be a mapping");
-      std::map<std::string, std::string*> names = {
-          {"attendance", &config->topics.attendance},
-          {"calls", &config->topics.calls},
-          {"visits", &config->topics.visits},
-          {"callbacks", &config->topics.callbacks},
-          {"observations", &config->topics.observations},
-          {"penalties", &config->topics.penalties},
-          {"deadletter", &config->topics.deadletter},
-          {"changelog", &config->topics.changelog}};
+      if (!v.IsMap()) {
+        error(v, "topics must be a mapping");
+        continue;
+      }
+      std::map<std::string, std::string*> names = {{"attendance", &config->topics.attendance},
+                                                   {"calls", &config->topics.calls},
+                                                   {"visits", &config->topics.visits},
+                                                   {"callbacks", &config->topics.callbacks},
+                                                   {"observations", &config->topics.observations},
+                                                   {"penalties", &config->topics.penalties},
+                                                   {"deadletter", &config->topics.deadletter},
+                                                   {"changelog", &config->topics.changelog}};
       for (const auto& t : v) {
         auto it = names.find(t.first.Scalar());
         if (it == names.end()) {
-          return core::Status::Error(Where(path, t.first) + ": unknown topic \"" +
-                                     t.first.Scalar() +
-                                     "\" (Hint: attendance, calls, visits, callbacks, "
-                                     "observations, penalties, deadletter, changelog)");
+          error(t.first, "unknown topic \"" + t.first.Scalar() +
+                             "\" (Hint: attendance, calls, visits, callbacks, observations, "
+                             "penalties, deadletter, changelog)");
+        } else if (!t.second.IsScalar() || t.second.Scalar().empty()) {
+          error(t.second, "a topic name is a non-empty value");
+        } else {
+          *it->second = t.second.Scalar();
         }
-        if (!t.second.IsScalar() || t.second.Scalar().empty()) {
-          return core::Status::Error(Where(path, t.second) + ": a topic name is a non-empty value");
-        }
-        *it->second = t.second.Scalar();
       }
     } else if (key == "kafka") {
       if (!v.IsMap()) {
-        return core::Status::Error(Where(path, v) +
-                                   ": kafka must map librdkafka properties to values");
+        error(v, "kafka must map librdkafka properties to values");
+        continue;
       }
       for (const auto& p : v) {
         if (!p.second.IsScalar()) {
-          return core::Status::Error(Where(path, p.second) + ": kafka property " +
-                                     p.first.Scalar() + " must be a value");
+          error(p.second, "kafka property " + p.first.Scalar() + " must be a value");
+        } else {
+          config->kafka[p.first.Scalar()] = p.second.Scalar();
         }
-        config->kafka[p.first.Scalar()] = p.second.Scalar();
       }
     } else {
-      return core::Status::Error(Where(path, kv.first) + ": unknown key \"" + key + "\"" + kHint);
+      error(kv.first, "unknown key \"" + key + "\"" + kHint);
     }
-    if (!s.ok()) return s;
   }
-  return core::Status::Ok();
+  return result();
 }
 
 void ApplyEnvironment(ProcessorConfig* config) {

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace demerit::processor {
 namespace {
@@ -71,6 +74,10 @@ TEST(Config, BadFilesNameThePlaceAndWhatIsAllowed) {
       {"bootstrap: [a, b]\n", "bootstrap must be a value"},
       {"bootstrap: [unclosed\n", "not valid YAML"},
       {"- a\n- b\n", "the configuration must be a mapping"},
+      {"bootstrap: a\nbootstrap: b\n",
+       ":2:1: duplicate key \"bootstrap\", first at line 1 column 1"},
+      {"topics:\n  calls: a\n  calls: b\n", ":3:3: duplicate key \"calls\""},
+      {"kafka:\n  linger.ms: 1\n  linger.ms: 2\n", ":3:3: duplicate key \"linger.ms\""},
   };
   for (const auto& c : cases) {
     std::string path = WriteTemp(c.text);
@@ -84,6 +91,39 @@ TEST(Config, BadFilesNameThePlaceAndWhatIsAllowed) {
   ProcessorConfig config;
   EXPECT_NE(LoadConfigFile("/nonexistent/demerit.yaml", &config).message().find("cannot read"),
             std::string::npos);
+}
+
+TEST(Config, EveryProblemIsReportedWithItsPlace) {
+  std::string path = WriteTemp(
+      "brokers: x\n"              // 1
+      "bootstrap: y\n"            // 2
+      "zone: z\n"                 // 3
+      "topics:\n"                 // 4
+      "  payroll: p\n"            // 5
+      "  audit: q\n"              // 6
+      "commit_interval_ms: -5\n"  // 7
+      "bootstrap: w\n");          // 8
+  ProcessorConfig config;
+  core::Status s = LoadConfigFile(path, &config);
+  ASSERT_FALSE(s.ok());
+  std::vector<std::string> lines;
+  std::istringstream in(s.message());
+  for (std::string line; std::getline(in, line);) lines.push_back(line.substr(path.size()));
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       ":8:1: duplicate key \"bootstrap\", first at line 2 column 1 (Hint: a key "
+                       "appears once in a mapping; merge the two entries or remove one)",
+                       ":1:1: unknown key \"brokers\" (Hint: bootstrap, rules, state, "
+                       "metrics_listen, application_id, instance_id, commit_interval_ms, cache_mb, "
+                       "topics, kafka)",
+                       ":3:1: unknown key \"zone\" (Hint: bootstrap, rules, state, metrics_listen, "
+                       "application_id, instance_id, commit_interval_ms, cache_mb, topics, kafka)",
+                       ":5:3: unknown topic \"payroll\" (Hint: attendance, calls, visits, "
+                       "callbacks, observations, penalties, deadletter, changelog)",
+                       ":6:3: unknown topic \"audit\" (Hint: attendance, calls, visits, callbacks, "
+                       "observations, penalties, deadletter, changelog)",
+                       ":7:21: commit_interval_ms \"-5\" is not an integer from 1 to 60000"}))
+      << s.message();
+  unlink(path.c_str());
 }
 
 TEST(Config, SecretsComeFromTheEnvironment) {

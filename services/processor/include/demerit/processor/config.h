@@ -42,9 +42,18 @@ struct ProcessorConfig {
   std::map<std::string, std::string> kafka;  // librdkafka properties, passed through
 };
 
+// The allowed transaction commit interval, in the file and on the command line.
+constexpr int kMinCommitIntervalMs = 1;
+constexpr int kMaxCommitIntervalMs = 60000;
+
 // Reads a YAML configuration file into *config (keys not in the file keep
-// their values). Unknown keys are errors naming file, line and key.
+// their values): "cannot read" if it cannot be read, else ParseConfig.
 core::Status LoadConfigFile(const std::string& path, ProcessorConfig* config);
+
+// Reads the YAML configuration `text` of file `path` into *config. Unknown and
+// duplicate keys and bad values are errors; the message lists every one, a
+// line each, as "path:line:column: what is wrong (Hint: what is allowed)".
+core::Status ParseConfig(const std::string& path, const std::string& text, ProcessorConfig* config);
 
 // Applies DEMERIT_KAFKA_SASL_USERNAME, DEMERIT_KAFKA_SASL_PASSWORD and
 // DEMERIT_KAFKA_SSL_CA_LOCATION from the environment.
