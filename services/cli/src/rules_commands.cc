@@ -139,7 +139,8 @@ int RunRulesTest(const std::string& dir, bool verbose) {
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::path(dir) / "tests", ec)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+    const fs::path ext = entry.path().extension();
+    if (ext == ".yaml" || ext == ".yml") files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) {

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "demerit/core/currency.h"
 #include "demerit/core/duplicate_keys.h"
 #include "demerit/core/hash.h"
 
@@ -151,6 +152,7 @@ class RuleCompiler {
                  std::vector<std::string> required);
   bool Scalar(const YAML::Node& node, const char* key, std::string* out);
   bool Integer(const YAML::Node& node, const char* what, int64_t* out);
+  bool Currency(const YAML::Node& node, const std::string& code);
 
   void CompilePack(const SourceFile& source);
   std::shared_ptr<Rule> CompileRule(const YAML::Node& node, Pack& pack,
@@ -278,6 +280,22 @@ bool RuleCompiler::Integer(const YAML::Node& node, const char* what, int64_t* ou
   return true;
 }
 
+// Whether `code`, written at `node`, is an active ISO 4217 code; if not, an error.
+bool RuleCompiler::Currency(const YAML::Node& node, const std::string& code) {
+  if (IsCurrencyCode(code)) return true;
+  std::string upper = code;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper != code && IsCurrencyCode(upper)) {
+    Error(node,
+          "currency \"" + code + "\": codes are upper case (Hint: did you mean " + upper + "?)");
+  } else {
+    Error(node, "currency \"" + code +
+                    "\" is not an active ISO 4217 code (Hint: e.g. CNY, EUR, USD, JPY: three "
+                    "capitals of ISO 4217 list one)");
+  }
+  return false;
+}
+
 void RuleCompiler::CompileSites(const SourceFile& source) {
   auto root = Load(source);
   if (!root) return;
@@ -300,11 +318,7 @@ void RuleCompiler::CompileSites(const SourceFile& source) {
       continue;
     }
     if (!seen.insert(id).second) Error(node["id"], "site \"" + id + "\" is defined twice");
-    static const std::regex kCurrency("[A-Z]{3}");
-    if (!std::regex_match(currency, kCurrency)) {
-      Error(node["currency"], "currency \"" + currency +
-                                  "\" is not an ISO 4217 code (Hint: three capitals, e.g. CNY)");
-    }
+    Currency(node["currency"], currency);
     auto zone = Zone::Find(zone_name);
     if (!zone.ok()) {
       Error(node["time_zone"], zone.status().message());
@@ -339,6 +353,11 @@ void RuleCompiler::CompileSites(const SourceFile& source) {
             if (cap < 0) {
               Error(g["monthly_deduction_cap"],
                     "monthly_deduction_cap must not be negative (Hint: minor units, e.g. 20000)");
+            } else if (cap > kMaxAmountMinor) {
+              Error(g["monthly_deduction_cap"],
+                    "monthly_deduction_cap " + std::to_string(cap) + " is more than the largest, " +
+                        std::to_string(kMaxAmountMinor) + " (Hint: minor units, from 0 to " +
+                        std::to_string(kMaxAmountMinor) + ")");
             }
             site.monthly_deduction_cap = cap;
           }
@@ -412,10 +431,8 @@ bool RuleCompiler::CompileLadder(const YAML::Node& map, Ladder* ladder) {
           ok = false;
         } else {
           for (const auto& kv : amount) {
-            static const std::regex kCurrency("[A-Z]{3}");
             std::string cur = kv.first.Scalar();
-            if (!std::regex_match(cur, kCurrency)) {
-              Error(kv.first, "\"" + cur + "\" is not an ISO 4217 currency code");
+            if (!Currency(kv.first, cur)) {
               ok = false;
               continue;
             }
@@ -424,6 +441,12 @@ bool RuleCompiler::CompileLadder(const YAML::Node& map, Ladder* ladder) {
               ok = false;
             } else if (v < 0) {
               Error(kv.second, "amount must not be negative");
+              ok = false;
+            } else if (v > kMaxAmountMinor) {
+              Error(kv.second, "amount " + std::to_string(v) + " is more than the largest, " +
+                                   std::to_string(kMaxAmountMinor) +
+                                   " (Hint: minor units, from 0 to " +
+                                   std::to_string(kMaxAmountMinor) + ")");
               ok = false;
             } else {
               step.amounts[cur] = v;
@@ -446,6 +469,13 @@ bool RuleCompiler::CompileLadder(const YAML::Node& map, Ladder* ladder) {
       if (!any_amount && step.action == v1::NONE) step.action = v1::WARNING;
     }
     ladder->steps.push_back(std::move(step));
+  }
+  if (ok && std::all_of(ladder->steps.begin(), ladder->steps.end(),
+                        [](const Step& step) { return step.skip; })) {
+    Error(steps,
+          "a ladder of only skip steps never fires (Hint: give at least one step an "
+          "amount or an action)");
+    ok = false;
   }
   if (const YAML::Node then = map["then"]) {
     std::string s = then.IsScalar() ? then.Scalar() : "";
@@ -482,7 +512,9 @@ bool RuleCompiler::FactLiteral(const YAML::Node& node, Stream stream, int fact, 
         }
       }
       if (!d.ok()) {
-        Error(node, spec.name + " compares with " + TypeName(spec.type) + ", not \"" + s + "\"");
+        Error(node, spec.name + " compares with " + TypeName(spec.type) + ", not \"" + s +
+                        "\" (Hint: at most " + kMaxDurationText + ", " +
+                        std::to_string(kMaxDurationSeconds) + " seconds, either sign)");
         return false;
       }
       *out = *d;
@@ -831,9 +863,15 @@ void RuleCompiler::CompilePack(const SourceFile& source) {
     return;
   }
   std::string base = source.path.substr(source.path.find_last_of('/') + 1);
-  if (base.size() > 5 && base.substr(base.size() - 5) == ".yaml") base.resize(base.size() - 5);
+  for (std::string_view ext : {".yaml", ".yml"}) {
+    if (base.size() > ext.size() && base.ends_with(ext)) {
+      base.resize(base.size() - ext.size());
+      break;
+    }
+  }
   if (base != pack.id) {
-    Error((*root)["pack"], "pack \"" + pack.id + "\" must be in a file named " + pack.id + ".yaml");
+    Error((*root)["pack"],
+          "pack \"" + pack.id + "\" must be in a file named " + pack.id + ".yaml (or .yml)");
   }
   if (!ValidId(pack.id)) {
     Error((*root)["pack"], "bad pack name (Hint: lower case letters, digits and -)");

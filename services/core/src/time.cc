@@ -202,7 +202,9 @@ std::string FormatRfc3339(Nanos instant) {
 StatusOr<int64_t> ParseDurationSeconds(std::string_view text) {
   auto bad = [&] {
     return Status::Error("bad duration \"" + std::string(text) +
-                         "\" (Hint: seconds as an integer, or 90s, 10m, 1h, 2d)");
+                         "\" (Hint: seconds as an integer, or 90s, 10m, 1h, 2d; at most " +
+                         kMaxDurationText + ", " + std::to_string(kMaxDurationSeconds) +
+                         " seconds)");
   };
   if (text.empty()) return bad();
   int64_t unit = 1;
@@ -218,6 +220,8 @@ StatusOr<int64_t> ParseDurationSeconds(std::string_view text) {
   if (digits.empty() || digits[0] < '0' || digits[0] > '9') return bad();
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc() || ptr != digits.data() + digits.size()) return bad();
+  // Compared before multiplying: value * unit could overflow.
+  if (value > kMaxDurationSeconds / unit) return bad();
   return value * unit;
 }
 

@@ -56,7 +56,8 @@ core::StatusOr<std::shared_ptr<const core::RuleSet>> LoadRuleDirectory(const std
   std::vector<std::string> names;
   if (fs::is_directory(root / "packs", ec)) {
     for (const auto& entry : fs::directory_iterator(root / "packs", ec)) {
-      if (entry.path().extension() == ".yaml") names.push_back(entry.path().string());
+      const fs::path ext = entry.path().extension();
+      if (ext == ".yaml" || ext == ".yml") names.push_back(entry.path().string());
     }
   }
   std::sort(names.begin(), names.end());

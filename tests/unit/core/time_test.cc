@@ -211,6 +211,14 @@ const DurationCase kDurationCases[] = {
     {"10ms", false, 0},
     {"1h30m", false, 0},
     {"99999999999999999999", false, 0},  // does not fit
+    {"3660d", true, 316'224'000},        // the largest duration
+    {"316224000", true, 316'224'000},
+    {"5270400m", true, 316'224'000},
+    {"3661d", false, 0},
+    {"316224001", false, 0},
+    {"87841h", false, 0},
+    {"106751991167301d", false, 0},  // seconds would not fit in int64
+    {"9223372036854775807m", false, 0},
 };
 
 TEST(ParseDurationSecondsTest, Table) {

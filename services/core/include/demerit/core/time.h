@@ -60,8 +60,13 @@ std::string FormatRfc3339(Nanos instant);
 // Appends YYYY-MM-DDTHH:MM:SS of Unix `seconds` in UTC.
 void AppendDateTime(int64_t seconds, std::string* out);
 
+// The longest duration a rule may write: 3660 days (ten years and more), the
+// longest rolling window.
+constexpr int64_t kMaxDurationSeconds = 3660 * 86'400;
+constexpr const char* kMaxDurationText = "3660d";
+
 // Parses a non-negative duration: integer seconds, or an integer with a unit
-// s, m, h or d.
+// s, m, h or d; at most kMaxDurationSeconds.
 StatusOr<int64_t> ParseDurationSeconds(std::string_view text);
 
 }  // namespace demerit::core

@@ -7,7 +7,7 @@
 
 namespace demerit::processor {
 
-// Reads DIR/sites.yaml and DIR/packs/*.yaml and compiles them.
+// Reads DIR/sites.yaml and DIR/packs/*.yaml (and *.yml) and compiles them.
 core::StatusOr<std::shared_ptr<const core::RuleSet>> LoadRuleDirectory(const std::string& dir);
 
 // A fingerprint of the rule files (names, sizes, modification times), to see
