@@ -35,8 +35,24 @@ wait_caught_up 60
 "$DEMERIT" tail --bootstrap "$BOOTSTRAP" --from-beginning --exit-at-end > "$WORK/tail.ndjson" 2> /dev/null
 grep -q '"rule_id":"private-call".*"amount_minor":"15000"' "$WORK/tail.ndjson" \
   && pass "decisions after the reload use the new amount (150.00 CNY)" || { fail "new rules not applied"; cat "$WORK/tail.ndjson" >&2; }
+# That change kept effective_from: a replay of the past now disagrees with what
+# was committed. A warning names the rule and both versions; a metric counts it.
+edited='WARN rule jiarun-aftersales/private-call (in force from 2020-01-01) changed in place: version [0-9a-f]\{12\} ([^)]*jiarun-aftersales.yaml:141) is now [0-9a-f]\{12\}'
+wait_for_log "$edited" && pass "a rule edited in place is named with both versions" \
+  || { fail "no warning for a rule edited in place"; grep WARN "$WORK/a.log" >&2; }
+curl -sf "http://127.0.0.1:$port/metrics" \
+  | grep -q 'demerit_rules_edited_in_place_total{pack="jiarun-aftersales",rule="private-call"} 1' \
+  && pass "the edit in place is counted" || fail "the edit in place is not counted"
 # SIGHUP reloads too (nothing changed: the same version, no error).
 kill -HUP "${PROCESSORS[a]}"
 kill -0 "${PROCESSORS[a]}" && pass "SIGHUP handled, still running" || fail "SIGHUP killed the processor"
+kill_processor a TERM
+# An edit in place while the processor is down is reported when it starts: the
+# state directory records the rule versions last loaded.
+sed -i 's/{amount: {CNY: 15000}}/{amount: {CNY: 16000}}/' "$RULES/packs/jiarun-aftersales.yaml"
+start_processor a
+for i in $(seq 1 100); do [ "$(grep -c "$edited" "$WORK/a.log")" = 2 ] && break; sleep 0.1; done
+[ "$(grep -c "$edited" "$WORK/a.log")" = 2 ] && pass "an edit in place while stopped is reported at start" \
+  || fail "no warning at start for a rule edited while stopped"
 kill_processor a TERM
 finish

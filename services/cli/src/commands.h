@@ -16,10 +16,11 @@ namespace demerit::cli {
 // Exit codes of the demerit command.
 enum ExitCode {
   kExitOk = 0,
-  kExitRejected = 1,   // the run finished, but some input records were rejected
-  kExitUsage = 2,      // bad command line
-  kExitRules = 3,      // the rules do not compile, or rule tests failed
-  kExitIo = 4,         // an input, output or state directory could not be used
+  kExitRejected = 1,    // the run finished, but some input records were rejected
+  kExitUsage = 2,       // bad command line
+  kExitRules = 3,       // the rules do not compile, or rule tests failed
+  kExitIo = 4,          // an input, output or state directory could not be used
+  kExitRuleEdited = 7,  // rules check --previous: a rule in force changed in place
 };
 
 // Options every Kafka command takes.
@@ -57,7 +58,10 @@ int RunReplay(const ReplayOptions& options);
 core::Status ParseEventTimeBounds(const std::string& from_text, const std::string& to_text,
                                   int64_t* from, int64_t* to);
 
-int RunRulesCheck(const std::string& dir);
+// Compiles the rules of `dir`; with `previous` (a rules directory, "" for
+// none), also reports every rule in force there that `dir` changes without a
+// new effective_from.
+int RunRulesCheck(const std::string& dir, const std::string& previous);
 int RunRulesTest(const std::string& dir, bool verbose);
 
 struct GenOptions {

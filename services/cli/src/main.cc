@@ -56,10 +56,13 @@ int main(int argc, char** argv) {
 
   auto* rules_cmd = app.add_subcommand("rules", "Check or test a rules directory");
   rules_cmd->require_subcommand(1);
-  std::string check_dir, test_dir;
+  std::string check_dir, previous_dir, test_dir;
   bool verbose = false;
   auto* check_cmd = rules_cmd->add_subcommand("check", "Compile the rules and report errors");
   check_cmd->add_option("dir", check_dir, "Rules directory")->required();
+  check_cmd->add_option("--previous", previous_dir,
+                        "Rules directory in force until now: report every rule in force there "
+                        "that DIR changes without a new effective_from (exit 7)");
   auto* test_cmd = rules_cmd->add_subcommand("test", "Run the rule test cases in DIR/tests");
   test_cmd->add_option("dir", test_dir, "Rules directory")->required();
   test_cmd->add_flag("-v,--verbose", verbose, "List every case");
@@ -198,7 +201,7 @@ int main(int argc, char** argv) {
     replay.process_ends = true;
     return RunReplay(replay);
   }
-  if (*check_cmd) return RunRulesCheck(check_dir);
+  if (*check_cmd) return RunRulesCheck(check_dir, previous_dir);
   if (*test_cmd) return RunRulesTest(test_dir, verbose);
   if (*gen_cmd) return RunGen(gen);
   if (*process_cmd) return RunProcess(process);

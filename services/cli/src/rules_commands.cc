@@ -1,6 +1,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -10,6 +11,7 @@
 #include "commands.h"
 #include "demerit/core/duplicate_keys.h"
 #include "demerit/core/engine.h"
+#include "demerit/core/rule_history.h"
 #include "demerit/processor/rule_files.h"
 
 namespace demerit::cli {
@@ -19,7 +21,7 @@ using processor::ReadFile;
 
 namespace fs = std::filesystem;
 
-int RunRulesCheck(const std::string& dir) {
+int RunRulesCheck(const std::string& dir, const std::string& previous) {
   auto rules = LoadRuleDirectory(dir);
   if (!rules.ok()) {
     std::cerr << rules.status().message() << "\n";
@@ -31,7 +33,22 @@ int RunRulesCheck(const std::string& dir) {
   for (const auto& [id, pack] : set.packs()) {
     std::cout << "  pack " << id << ": " << pack.rules.size() << " rules\n";
   }
-  return kExitOk;
+  if (previous.empty()) return kExitOk;
+  auto before = LoadRuleDirectory(previous);
+  if (!before.ok()) {
+    std::cerr << "--previous " << previous << ": the rules do not compile:\n"
+              << before.status().message() << "\n";
+    return kExitRules;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto edits =
+      core::FindEditsInPlace(core::LoadedVersionsOf(**before), core::LoadedVersionsOf(set), now);
+  for (const auto& edit : edits) std::cerr << edit.Describe() << "\n";
+  if (edits.empty()) return kExitOk;
+  std::cerr << edits.size() << " rule version(s) in force in " << previous << " changed in place\n";
+  return kExitRuleEdited;
 }
 
 namespace {

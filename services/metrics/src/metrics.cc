@@ -187,6 +187,12 @@ struct Metrics::Impl {
                                  .Name("demerit_rules_reload_total")
                                  .Help("Rules reloads by result")
                                  .Register(*registry);
+  Family<Counter>& edited_in_place = BuildCounter()
+                                         .Name("demerit_rules_edited_in_place_total")
+                                         .Help(
+                                             "Rules in force changed without a new "
+                                             "effective_from, seen at a start or reload")
+                                         .Register(*registry);
   Family<Gauge>& build = BuildGauge()
                              .Name("demerit_build_info")
                              .Help("1, with the version of demerit")
@@ -361,6 +367,14 @@ void Metrics::SiteShifts(const core::RuleSet& rules, core::Nanos now) {
 
 void Metrics::RulesReloaded(bool ok) {
   impl_->reloads.Add({{"result", ok ? "ok" : "failed"}}).Increment();
+}
+
+void Metrics::RuleEditedInPlace(const std::string& qualified_rule) {
+  const size_t slash = qualified_rule.find('/');
+  impl_->edited_in_place
+      .Add({{"pack", qualified_rule.substr(0, slash)},
+            {"rule", slash == std::string::npos ? "" : qualified_rule.substr(slash + 1)}})
+      .Increment();
 }
 
 std::string Metrics::Serialize() const {

@@ -76,6 +76,7 @@ class Processor : public kafka::RebalanceListener {
   void AbortAndRewind(const std::string& why);
   bool Restore(int32_t partition);
   void ReloadRules();
+  void RecordRuleVersions();
 
   const ProcessorConfig& config_;
   Signals& signals_;
@@ -215,6 +216,9 @@ int Processor::Start() {
     Log("ERROR", s.message());
     return kProcessKafka;
   }
+  // Once every check has passed: a start that fails leaves the record as it was,
+  // and the next start reports the same edits again.
+  RecordRuleVersions();
   Log("INFO", "started as " + transactional_id + " in group " + config_.application_id + ", " +
                   std::to_string(partitions_) + " partitions, rules " + rules_->version());
   return kProcessOk;
@@ -528,6 +532,22 @@ void Processor::ReloadRules() {
   metrics_.RulesReloaded(true);
   metrics_.RulesInForce(rules_->version());
   Log("INFO", "rules reloaded: version " + rules_->version());
+  RecordRuleVersions();
+}
+
+// Compares the rules in force with those last loaded with this state
+// directory, and records them: a rule in force edited in place means a replay
+// of the past no longer gives the decisions committed.
+void Processor::RecordRuleVersions() {
+  auto edits = processor::RecordRuleVersions(config_.state, *rules_, WallClockNow());
+  if (!edits.ok()) {
+    Log("WARN", "rule versions: " + edits.status().message());
+    return;
+  }
+  for (const core::EditInPlace& edit : *edits) {
+    Log("WARN", edit.Describe());
+    metrics_.RuleEditedInPlace(edit.before.rule);
+  }
 }
 
 int Processor::Run() {

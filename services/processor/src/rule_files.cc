@@ -1,7 +1,12 @@
 #include "demerit/processor/rule_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -68,6 +73,69 @@ core::StatusOr<std::shared_ptr<const core::RuleSet>> LoadRuleDirectory(const std
     packs.push_back({name, std::move(*content)});
   }
   return core::CompileRuleSet({(root / "sites.yaml").string(), std::move(*sites)}, packs);
+}
+
+namespace {
+
+// Writes `text` to `path` atomically: a temporary file, synced, renamed over
+// `path`, and the directory synced.
+core::Status WriteFileAtomically(const fs::path& path, const std::string& text) {
+  const fs::path temporary = path.string() + ".tmp";
+  auto failed = [&](const char* what) {
+    return core::Status::Error("cannot " + std::string(what) + " " + temporary.string() + ": " +
+                               std::strerror(errno));
+  };
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return failed("create");
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      core::Status s = failed("write");
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    core::Status s = failed("sync");
+    ::close(fd);
+    return s;
+  }
+  if (::close(fd) != 0) return failed("close");
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) return failed("rename");
+  int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace
+
+core::StatusOr<std::vector<core::EditInPlace>> RecordRuleVersions(const std::string& state_dir,
+                                                                  const core::RuleSet& rules,
+                                                                  core::Nanos now) {
+  const fs::path path = fs::path(state_dir) / kRuleVersionsFile;
+  const std::vector<core::LoadedVersion> loaded = core::LoadedVersionsOf(rules);
+  std::vector<core::EditInPlace> edits;
+  std::string unreadable;
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    auto text = ReadFile(path.string());
+    auto before = text.ok() ? core::ParseLoadedVersions(*text)
+                            : core::StatusOr<std::vector<core::LoadedVersion>>(text.status());
+    if (before.ok()) {
+      edits = core::FindEditsInPlace(*before, loaded, now);
+    } else {
+      unreadable = path.string() + ": " + before.status().message() +
+                   "; rule versions not compared, the record is replaced";
+    }
+  }
+  if (auto s = WriteFileAtomically(path, core::FormatLoadedVersions(loaded)); !s.ok()) return s;
+  if (!unreadable.empty()) return core::Status::Error(unreadable);
+  return edits;
 }
 
 }  // namespace demerit::processor

@@ -39,6 +39,8 @@ class Metrics {
   void SetReady(bool ready);
   void RulesInForce(const std::string& version);
   void RulesReloaded(bool ok);
+  // A rule in force changed without a new effective_from ("pack/rule").
+  void RuleEditedInPlace(const std::string& qualified_rule);
   // Whether each site's default shift is under way at `now`, and since when
   // (for "site gone silent", which counts only shift time). Sites no longer
   // in `rules` are dropped.
