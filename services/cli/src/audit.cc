@@ -7,12 +7,15 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "commands.h"
 #include "demerit/core/codec.h"
 #include "demerit/core/engine.h"
 #include "demerit/processor/processor.h"
+#include "event_reader.h"
 #include "kafka_source.h"
+#include "output.h"
 
 namespace demerit::cli {
 namespace {
@@ -26,8 +29,8 @@ struct Log {
 };
 
 core::Status ReadLog(const std::string& path, Log* log) {
-  std::ifstream in(path);
-  if (!in) return core::Status::Error("cannot read " + path);
+  std::ifstream in;
+  if (auto s = OpenInputFile(path, &in); !s.ok()) return s;
   return ReadDecisionLog(in, path, 0, "", [&](int64_t number, const v1::Decision& d) {
     auto at = [&] { return path + ": line " + std::to_string(number) + ": "; };
     ++log->records;
@@ -91,17 +94,19 @@ namespace {
 // Keeps the lines of a decision log whose occurred_at lies in [from, to).
 core::Status FilterByTime(const std::string& in_path, const std::string& out_path,
                           core::Nanos from, core::Nanos to) {
-  std::ifstream in(in_path);
-  std::ofstream out(out_path, std::ios::binary);
-  if (!in || !out) return core::Status::Error("cannot filter " + in_path);
+  std::ifstream in;
+  if (auto s = OpenInputFile(in_path, &in); !s.ok()) return s;
+  auto out = Output::Open(out_path);
+  if (!out.ok()) return out.status();
   std::string line;
   v1::Decision d;
   while (std::getline(in, line)) {
     if (core::ParseDecisionJson(line, &d)) continue;
     core::Nanos at = core::ToNanos(d.occurred_at());
-    if (at >= from && at < to) out << line << "\n";
+    if (at >= from && at < to) (*out)->Write(line + "\n");
   }
-  return core::Status::Ok();
+  if (in.bad()) return core::Status::Error("cannot read " + in_path);
+  return (*out)->Close();
 }
 
 // Reads the penalties topic with `tail` between two reads of the group's
@@ -251,8 +256,9 @@ int RunAuditDiff(const AuditDiffOptions& o) {
   for (const auto& [subject, d] : left_by_subject) extra.push_back(d);
   size_t problems = left.problems.size() + right.problems.size();
   bool agree = missing.empty() && extra.empty() && different.empty() && problems == 0;
+  std::ostringstream report;
   if (o.json) {
-    auto emit = [](const char* kind, const v1::Decision* d, const v1::Decision* other) {
+    auto emit = [&](const char* kind, const v1::Decision* d, const v1::Decision* other) {
       nlohmann::json j;
       j["finding"] = kind;
       j["penalty_id"] = d->penalty_id();
@@ -261,36 +267,37 @@ int RunAuditDiff(const AuditDiffOptions& o) {
         j["against_penalty_id"] = other->penalty_id();
         j["against"] = nlohmann::json::parse(core::DecisionToJson(*other));
       }
-      std::cout << j.dump() << "\n";
+      report << j.dump() << "\n";
     };
     for (auto* d : missing) emit("missing", d, nullptr);
     for (auto* d : extra) emit("extra", d, nullptr);
     for (auto& [a, b] : different) emit("different", a, b);
     for (const auto* log : {&left, &right}) {
       for (const auto& p : log->problems) {
-        std::cout << nlohmann::json{{"finding", "malformed_log"}, {"detail", p}}.dump() << "\n";
+        report << nlohmann::json{{"finding", "malformed_log"}, {"detail", p}}.dump() << "\n";
       }
     }
   } else {
     if (!missing.empty()) {
-      std::cout << "missing: stand in " << o.against << " but not in " << o.decisions << "\n";
-      for (auto* d : missing) std::cout << "  " << Brief(*d) << "\n";
+      report << "missing: stand in " << o.against << " but not in " << o.decisions << "\n";
+      for (auto* d : missing) report << "  " << Brief(*d) << "\n";
     }
     if (!extra.empty()) {
-      std::cout << "extra: stand in " << o.decisions << " but not in " << o.against << "\n";
-      for (auto* d : extra) std::cout << "  " << Brief(*d) << "\n";
+      report << "extra: stand in " << o.decisions << " but not in " << o.against << "\n";
+      for (auto* d : extra) report << "  " << Brief(*d) << "\n";
     }
     if (!different.empty()) {
-      std::cout << "different: the same occurrence decided differently\n";
+      report << "different: the same occurrence decided differently\n";
       for (auto& [a, b] : different) {
-        std::cout << "  " << Brief(*a) << "\n    vs " << Brief(*b) << "\n";
-        for (const auto& f : DifferentFields(*a, *b)) std::cout << "    " << f << "\n";
+        report << "  " << Brief(*a) << "\n    vs " << Brief(*b) << "\n";
+        for (const auto& f : DifferentFields(*a, *b)) report << "    " << f << "\n";
       }
     }
     for (const auto* log : {&left, &right}) {
-      for (const auto& p : log->problems) std::cout << "malformed log: " << p << "\n";
+      for (const auto& p : log->problems) report << "malformed log: " << p << "\n";
     }
   }
+  if (int code = WriteOutput("-", report.str()); code != kExitOk) return code;
   std::cerr << (agree ? "agree" : "DISAGREE") << ": " << left.standing.size() << " standing in "
             << o.decisions << " (" << left.records << " records), " << right.standing.size()
             << " in " << o.against << " (" << right.records << " records); " << missing.size()

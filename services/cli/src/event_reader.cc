@@ -1,16 +1,38 @@
 #include "event_reader.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
+
+#include "interrupt.h"
 
 namespace demerit::cli {
 
+core::Status CheckNotDirectory(const std::string& path, const std::string& what) {
+  struct stat st;
+  if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return core::Status::Error("cannot open " + what + " " + path + ": " + std::strerror(EISDIR) +
+                               " (Hint: give a file, or - for standard input)");
+  }
+  return core::Status::Ok();
+}
+
+core::Status OpenInputFile(const std::string& path, std::ifstream* in) {
+  if (auto s = CheckNotDirectory(path, "file"); !s.ok()) return s;
+  in->open(path, std::ios::binary);
+  if (!*in) return core::Status::Error("cannot read " + path + ": " + std::strerror(errno));
+  return core::Status::Ok();
+}
+
 core::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string& path,
                                                                InputFormat format) {
+  if (auto s = CheckNotDirectory(path, "events file"); !s.ok()) return s;
   FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return core::Status::Error("cannot open events file " + path + ": " + std::strerror(errno));
   }
-  return std::unique_ptr<EventReader>(new EventReader(f, path != "-", format));
+  return std::unique_ptr<EventReader>(new EventReader(f, path != "-", format, path));
 }
 
 EventReader::~EventReader() {
@@ -27,9 +49,22 @@ bool EventReader::Fill(size_t need) {
     size_t at = buffer_.size();
     size_t chunk = std::max<size_t>(1 << 16, need);
     buffer_.resize(at + chunk);
+    errno = 0;
     size_t n = std::fread(buffer_.data() + at, 1, chunk, file_);
     buffer_.resize(at + n);
-    if (n == 0) eof_ = true;
+    if (n < chunk && std::ferror(file_)) {
+      const int error = errno;
+      std::clearerr(file_);
+      // A signal came while the read waited: the command stops if it asked
+      // to; any other signal, and the read goes on.
+      if (error == EINTR && InterruptScope::signal() == 0) continue;
+      if (error != EINTR) {
+        status_ = core::Status::Error("cannot read " + name_ + ": " + std::strerror(error));
+      }
+      eof_ = true;
+    } else if (n == 0) {
+      eof_ = true;
+    }
   }
   return buffer_.size() - pos_ >= need;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,9 +14,19 @@ namespace demerit::cli {
 
 enum class InputFormat { kNdjson, kBinary };
 
+// An error naming `path` as `what` ("events file") when it is a directory:
+// opening one for reading succeeds, and every read of it fails.
+core::Status CheckNotDirectory(const std::string& path, const std::string& what);
+
+// Opens `path` for reading; an error naming it when it is a directory or
+// cannot be opened.
+core::Status OpenInputFile(const std::string& path, std::ifstream* in);
+
 // Reads events from a file or standard input, one record at a time: NDJSON
 // lines, or length-delimited binary Envelopes. A bad record is reported, not
 // fatal; a broken binary frame ends the input (nothing after it can be framed).
+// A read error ends the input too, and status() then reports it; a read
+// interrupted by a signal an InterruptScope recorded ends it silently.
 class EventReader {
  public:
   static core::StatusOr<std::unique_ptr<EventReader>> Open(const std::string& path,
@@ -32,16 +43,20 @@ class EventReader {
   // The binary form of the event the last Next() read (binary input only;
   // empty for NDJSON); valid until the next call.
   std::string_view wire() const { return wire_; }
+  // After kEnd: whether the input ended because it could not be read.
+  const core::Status& status() const { return status_; }
 
  private:
-  EventReader(FILE* file, bool owned, InputFormat format)
-      : file_(file), owned_(owned), format_(format) {}
+  EventReader(FILE* file, bool owned, InputFormat format, std::string name)
+      : file_(file), owned_(owned), format_(format), name_(std::move(name)) {}
   bool ReadLine(std::string* line);
   bool Fill(size_t need);
 
   FILE* file_;
   bool owned_;
   InputFormat format_;
+  std::string name_;
+  core::Status status_;
   int64_t record_ = 0;
   uint64_t bytes_ = 0;
   std::string buffer_;

@@ -22,6 +22,7 @@
 #include "demerit/core/time.h"
 #include "demerit/processor/rule_files.h"
 #include "event_reader.h"
+#include "output.h"
 
 namespace demerit::cli {
 namespace {
@@ -205,8 +206,8 @@ class LogSource {
       std::istringstream in(*stdin_);
       return ReadDecisionLog(in, path_, 0, must_contain, visit, on_bad);
     }
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) return core::Status::Error("cannot read " + path_);
+    std::ifstream in;
+    if (auto s = OpenInputFile(path_, &in); !s.ok()) return s;
     return ReadDecisionLog(in, path_, 0, must_contain, visit, on_bad);
   }
 
@@ -468,6 +469,10 @@ int RunExplain(const ExplainOptions& options) {
         if (std::find(list.begin(), list.end(), by) == list.end()) list.push_back(by);
       }
     }
+    if (!(*reader)->status().ok()) {
+      std::cerr << (*reader)->status().message() << "\n";
+      return kExitIo;
+    }
     for (auto& row : rows) {
       if (row.at) continue;
       auto it = events.find(row.trigger);
@@ -622,7 +627,10 @@ int RunExplain(const ExplainOptions& options) {
     }
     j["history"] = hist;
     j["notes"] = notes;
-    std::cout << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+    if (int code = WriteOutput("-", j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+        code != kExitOk) {
+      return code;
+    }
     return bad_lines.empty() ? kExitOk : kExitRejected;
   }
 
@@ -785,7 +793,7 @@ int RunExplain(const ExplainOptions& options) {
   out << "\nStands at the end of the log: " << (stands ? "yes" : "no") << " (" << issue_id
       << " issued " << issued << (issued == 1 ? " time" : " times") << ", reversed " << reversed
       << (reversed == 1 ? " time" : " times") << ")\n";
-  std::cout << out.str();
+  if (int code = WriteOutput("-", out.str()); code != kExitOk) return code;
   return bad_lines.empty() ? kExitOk : kExitRejected;
 }
 

@@ -18,6 +18,8 @@
 #include "demerit/core/facts.h"
 #include "demerit/core/time.h"
 #include "demerit/processor/rule_files.h"
+#include "event_reader.h"
+#include "output.h"
 
 namespace demerit::cli {
 
@@ -144,9 +146,8 @@ int RunExport(const ExportOptions& options) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (o.decisions != "-") {
-    file.open(o.decisions, std::ios::binary);
-    if (!file) {
-      std::cerr << "cannot read " << o.decisions << "\n";
+    if (auto s = OpenInputFile(o.decisions, &file); !s.ok()) {
+      std::cerr << s.message() << "\n";
       return kExitIo;
     }
     in = &file;
@@ -211,22 +212,7 @@ int RunExport(const ExportOptions& options) {
                   std::to_string(r.dismissal_reviews), std::to_string(r.dismissals)},
                  &csv);
   }
-  if (o.out == "-") {
-    std::cout.write(csv.data(), static_cast<std::streamsize>(csv.size()));
-    std::cout.flush();
-    if (!std::cout) {
-      std::cerr << "cannot write to standard output\n";
-      return kExitIo;
-    }
-  } else {
-    std::ofstream out(o.out, std::ios::binary | std::ios::trunc);
-    out.write(csv.data(), static_cast<std::streamsize>(csv.size()));
-    out.close();
-    if (!out) {
-      std::cerr << "cannot write " << o.out << "\n";
-      return kExitIo;
-    }
-  }
+  if (int code = WriteOutput(o.out, csv); code != kExitOk) return code;
   return problems > 0 ? kExitRejected : kExitOk;
 }
 

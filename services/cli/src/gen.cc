@@ -11,6 +11,7 @@
 #include "demerit/core/codec.h"
 #include "demerit/core/time.h"
 #include "demerit/processor/rule_files.h"
+#include "output.h"
 
 namespace demerit::cli {
 
@@ -293,17 +294,12 @@ int RunGen(const GenOptions& options) {
     std::cerr << s.message() << "\n";
     return kExitUsage;
   }
-  FILE* out = options.out == "-" ? stdout : std::fopen(options.out.c_str(), "wb");
-  if (out == nullptr) {
-    std::cerr << "cannot write " << options.out << "\n";
+  auto out = Output::Open(options.out);
+  if (!out.ok()) {
+    std::cerr << out.status().message() << "\n";
     return kExitIo;
   }
   std::string buffer;
-  bool failed = false;
-  auto flush = [&] {
-    if (std::fwrite(buffer.data(), 1, buffer.size(), out) != buffer.size()) failed = true;
-    buffer.clear();
-  };
   Generator gen(options, std::move(sites), start, [&](const v1::Envelope& e) {
     if (options.format == "pb") {
       core::AppendDelimited(e, &buffer);
@@ -311,15 +307,14 @@ int RunGen(const GenOptions& options) {
       buffer += core::EventToJson(e);
       buffer += '\n';
     }
-    if (buffer.size() > (1 << 20)) flush();
+    if (buffer.size() > (1 << 20)) {
+      (*out)->Write(buffer);
+      buffer.clear();
+    }
   });
   int64_t n = gen.Run();
-  flush();
-  if (out != stdout && std::fclose(out) != 0) failed = true;
-  if (failed) {
-    std::cerr << "writing " << options.out << " failed\n";
-    return kExitIo;
-  }
+  (*out)->Write(buffer);
+  if (auto s = (*out)->Close(); !s.ok()) return OutputFailed(**out, s);
   std::cerr << "generated " << n << " events\n";
   return kExitOk;
 }

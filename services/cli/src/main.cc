@@ -1,6 +1,7 @@
 // The demerit command.
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "commands.h"
@@ -196,6 +197,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  }
+  // These commands check every write: a reader that closes the pipe is an
+  // EPIPE they stop on quietly, after removing what they made, rather than
+  // a signal that ends them at once.
+  if (*replay_cmd || *gen_cmd || *diff_cmd || *explain_cmd || *export_cmd) {
+    std::signal(SIGPIPE, SIG_IGN);
   }
   if (*replay_cmd) {
     replay.process_ends = true;

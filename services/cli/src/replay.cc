@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -20,7 +22,9 @@
 #include "demerit/processor/rule_files.h"
 #include "demerit/store/rocksdb_state_store.h"
 #include "event_reader.h"
+#include "interrupt.h"
 #include "kafka_source.h"
+#include "output.h"
 
 namespace demerit::cli {
 
@@ -67,6 +71,9 @@ core::Status ParseEventTimeBounds(const std::string& from_text, const std::strin
 }
 
 int RunReplay(const ReplayOptions& options) {
+  // Ctrl-C or SIGTERM stops the replay at the next event; the temporary
+  // state is removed on the way out.
+  InterruptScope interrupt;
   auto rules = LoadRuleDirectory(options.rules_dir);
   if (!rules.ok()) {
     std::cerr << rules.status().message() << "\n";
@@ -158,14 +165,12 @@ int RunReplay(const ReplayOptions& options) {
     std::cerr << s.message() << "\n";
     return kExitUsage;
   }
-  FILE* out_file = stdout;
-  if (options.out != "-") {
-    out_file = std::fopen(options.out.c_str(), "wb");
-    if (out_file == nullptr) {
-      std::cerr << "cannot write " << options.out << "\n";
-      return kExitIo;
-    }
+  auto out_file = Output::Open(options.out);
+  if (!out_file.ok()) {
+    std::cerr << out_file.status().message() << "\n";
+    return kExitIo;
   }
+  Output& out = **out_file;
   TempDir temp;
   std::string state_dir = options.state_dir.empty() ? temp.path() : options.state_dir;
   if (state_dir.empty()) {
@@ -215,10 +220,8 @@ int RunReplay(const ReplayOptions& options) {
   size_t issued = 0, reversed = 0;
   std::vector<v1::Decision> all_for_table;
   auto flush_out = [&] {
-    if (!out_buffer.empty()) {
-      std::fwrite(out_buffer.data(), 1, out_buffer.size(), out_file);
-      out_buffer.clear();
-    }
+    out.Write(out_buffer);
+    out_buffer.clear();
   };
   metrics::Metrics metrics;
   const bool with_metrics = !options.metrics_out.empty();
@@ -336,7 +339,9 @@ int RunReplay(const ReplayOptions& options) {
   auto started = std::chrono::steady_clock::now();
   auto last_progress = started;
   bool progress_shown = false;
-  while (true) {
+  // Stops reading when a signal came or the output failed (a full disk, a
+  // closed pipe): nothing more can be written.
+  while (InterruptScope::signal() == 0 && !out.failed()) {
     v1::Envelope& event = chunk[buffered];
     std::string_view wire;
     auto result = next(&event, &rejection, &wire);
@@ -383,6 +388,23 @@ int RunReplay(const ReplayOptions& options) {
       }
     }
   }
+  // Reports why the run stopped early; the temporary state goes with the
+  // return.
+  auto stopped = [&]() -> std::optional<int> {
+    if (int signal = InterruptScope::signal(); signal != 0) {
+      if (progress_shown) std::fputc('\n', stderr);
+      std::cerr << "replay: stopped by " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+                << "; the decisions written are incomplete\n";
+      return InterruptedExitCode(signal);
+    }
+    if (out.failed()) return OutputFailed(out, out.Close());
+    return std::nullopt;
+  };
+  if (auto code = stopped()) return *code;
+  if (file_reader && !file_reader->status().ok()) {
+    std::cerr << file_reader->status().message() << "\n";
+    return kExitIo;
+  }
   if (grouped) apply_chunk();
   if (!budget_commit.ok()) {
     std::cerr << budget_commit.message() << "\n";
@@ -426,15 +448,12 @@ int RunReplay(const ReplayOptions& options) {
     out_buffer += table.str();
   }
   flush_out();
-  std::fflush(out_file);
-  if (out_file != stdout) std::fclose(out_file);
+  if (auto code = stopped()) return *code;
+  if (auto s = out.Close(); !s.ok()) return OutputFailed(out, s);
   if (with_metrics) {
     metrics.RulesInForce((*rules)->version());
-    std::ofstream out(options.metrics_out, std::ios::binary);
-    out << metrics.Serialize();
-    if (!out) {
-      std::cerr << "cannot write metrics to " << options.metrics_out << "\n";
-      return kExitIo;
+    if (int code = WriteOutput(options.metrics_out, metrics.Serialize()); code != kExitOk) {
+      return code;
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
