@@ -42,10 +42,28 @@ std::optional<Rejection> CheckId(const std::string& id, const char* field, bool 
   return std::nullopt;
 }
 
+// A timestamp as written, from its own seconds and nanos: nanoseconds since
+// 1970 (Nanos) hold only the years 1678..2261, a Timestamp 0001..9999.
+std::string FormatTimestampAsWritten(const google::protobuf::Timestamp& ts) {
+  std::string out;
+  AppendDateTime(ts.seconds(), &out);
+  if (ts.nanos() < 0 || ts.nanos() > 999'999'999) {
+    return out + "Z with nanos " + std::to_string(ts.nanos());
+  }
+  if (ts.nanos() != 0) {
+    char fraction[16];
+    std::snprintf(fraction, sizeof fraction, ".%09d", ts.nanos());
+    std::string_view f(fraction);
+    while (f.back() == '0') f.remove_suffix(1);
+    out += f;
+  }
+  return out + "Z";
+}
+
 std::optional<Rejection> CheckTime(const google::protobuf::Timestamp& ts, const char* field) {
   if (ts.seconds() < kMinSeconds || ts.seconds() >= kMaxSeconds || ts.nanos() < 0 ||
       ts.nanos() > 999'999'999) {
-    return Invalid(std::string(field) + " " + FormatRfc3339(ToNanos(ts)) +
+    return Invalid(std::string(field) + " " + FormatTimestampAsWritten(ts) +
                    " is outside 2000-01-01..2100-01-01");
   }
   return std::nullopt;

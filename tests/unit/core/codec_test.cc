@@ -180,6 +180,21 @@ const std::vector<LineCase>& LineCases() {
        R"({"call":{"event_id":"c1","site_id":"huawei-shenzhen","employee_id":"e1",)"
        R"("occurred_at":"2100-01-01T00:00:00Z"}})",
        Stage::kValidate, v1::INVALID, "is outside 2000-01-01..2100-01-01"},
+      // Reported as written, also where nanoseconds since 1970 overflow int64.
+      {"occurred_at_year_1",
+       R"({"call":{"event_id":"c1","site_id":"huawei-shenzhen","employee_id":"e1",)"
+       R"("occurred_at":"0001-01-01T00:00:00Z"}})",
+       Stage::kValidate, v1::INVALID,
+       "occurred_at 0001-01-01T00:00:00Z is outside 2000-01-01..2100-01-01"},
+      {"occurred_at_year_9999",
+       R"({"call":{"event_id":"c1","site_id":"huawei-shenzhen","employee_id":"e1",)"
+       R"("occurred_at":"9999-12-31T23:59:59.5Z"}})",
+       Stage::kValidate, v1::INVALID,
+       "occurred_at 9999-12-31T23:59:59.5Z is outside 2000-01-01..2100-01-01"},
+      {"dispatched_at_year_1",
+       R"({"visit":{"event_id":"v1","site_id":"service-dallas","employee_id":"e1",)"
+       R"("occurred_at":"2026-11-02T18:00:00Z","dispatched_at":"0001-01-01T00:00:00Z"}})",
+       Stage::kValidate, v1::INVALID, "dispatched_at 0001-01-01T00:00:00Z is outside"},
       {"other_timestamp_out_of_range",
        R"({"visit":{"event_id":"v1","site_id":"service-dallas","employee_id":"e1",)"
        R"("occurred_at":"2026-11-02T18:00:00Z","arrived_at":"1990-01-01T00:00:00Z"}})",
