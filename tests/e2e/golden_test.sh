@@ -55,6 +55,29 @@ expect_grep "replay --from --to" 'events outside --from/--to' "$work/err"
 "$bin" replay --rules "$rules" --events - < "$sample" > "$work/out" 2> /dev/null
 check sample.decisions.ndjson "$work/out"
 
+# A UTF-8 byte order mark at the start of a file is not part of its first line:
+# the same decisions from the events, the same findings from a decision log.
+{ printf '\xef\xbb\xbf'; cat "$sample"; } > "$work/bom.ndjson"
+"$bin" replay --rules "$rules" --events "$work/bom.ndjson" > "$work/out" 2> "$work/err"
+expect_code "replay of a file with a byte order mark" 0 $?
+check sample.decisions.ndjson "$work/out"
+{ printf '\xef\xbb\xbf'; cat "$work/out"; } > "$work/bom-log.ndjson"
+"$bin" audit diff --decisions "$work/bom-log.ndjson" --against "$work/out" > /dev/null 2>&1
+expect_code "audit diff of a log with a byte order mark" 0 $?
+"$bin" export --rules "$rules" --decisions "$work/bom-log.ndjson" --site jiarun-xinyang \
+  --period 2026-11 > "$work/csv" 2> /dev/null
+expect_code "export of a log with a byte order mark" 0 $?
+check export_sample_jiarun-xinyang_2026-11.csv "$work/csv"
+first=$(head -1 "$work/out" | grep -o '"penalty_id":"[^"]*"' | cut -d'"' -f4)
+"$bin" explain "$first" --rules "$rules" --decisions "$work/bom-log.ndjson" --events "$work/bom.ndjson" \
+  > /dev/null 2> "$work/err"
+expect_code "explain of the first decision of a log with a byte order mark" 0 $?
+# Only at the start of a file: elsewhere it is a bad line.
+{ head -1 "$sample"; printf '\xef\xbb\xbf'; tail -n +2 "$sample"; } > "$work/bom2.ndjson"
+"$bin" replay --rules "$rules" --events "$work/bom2.ndjson" > /dev/null 2> "$work/err"
+expect_code "replay of a byte order mark on line 2" 1 $?
+expect_grep "replay of a byte order mark on line 2: message" "bom2.ndjson: line 2: UNPARSEABLE" "$work/err"
+
 # Every class of bad input is reported with its line number; the run goes on.
 "$bin" replay --rules "$rules" --events "$here/bad-events.ndjson" > "$work/out" 2> "$work/err"
 expect_code "replay bad events" 1 $?

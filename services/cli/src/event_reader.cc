@@ -92,7 +92,11 @@ EventReader::Result EventReader::Next(v1::Envelope* event, core::Rejection* reje
   if (format_ == InputFormat::kNdjson) {
     while (true) {
       if (!ReadLine(&line_)) return Result::kEnd;
-      ++record_;
+      // A UTF-8 byte order mark, which some editors write, starts the file,
+      // not its first event.
+      if (++record_ == 1 && line_.starts_with(kUtf8ByteOrderMark)) {
+        line_.erase(0, kUtf8ByteOrderMark.size());
+      }
       if (!line_.empty() && line_.back() == '\r') line_.pop_back();
       bool blank = line_.find_first_not_of(" \t") == std::string::npos;
       if (blank) continue;

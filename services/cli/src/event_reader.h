@@ -14,6 +14,10 @@ namespace demerit::cli {
 
 enum class InputFormat { kNdjson, kBinary };
 
+// Some editors start a UTF-8 file with it; the readers of NDJSON files skip
+// it there.
+constexpr std::string_view kUtf8ByteOrderMark = "\xef\xbb\xbf";
+
 // An error naming `path` as `what` ("events file") when it is a directory:
 // opening one for reading succeeds, and every read of it fails.
 core::Status CheckNotDirectory(const std::string& path, const std::string& what);

@@ -31,7 +31,9 @@ core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t 
   int64_t number = 0;
   v1::Decision d;
   while ((max_lines <= 0 || number < max_lines) && std::getline(in, line)) {
-    ++number;
+    if (++number == 1 && line.starts_with(kUtf8ByteOrderMark)) {
+      line.erase(0, kUtf8ByteOrderMark.size());
+    }
     size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     if (!must_contain.empty() && line.find(must_contain) == std::string::npos) {
