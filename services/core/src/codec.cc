@@ -5,12 +5,14 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
 
-#include "demerit/core/facts.h"
-#include "event_json.h"
-
 #include <charconv>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <nlohmann/json.hpp>
+
+#include "demerit/core/facts.h"
+#include "event_json.h"
 
 namespace demerit::core {
 namespace {
@@ -225,6 +227,38 @@ int CountPayloadKeys(std::string_view line) {
   return payloads;
 }
 
+// What protobuf's JSON parser (3.21) accepts beyond the protobuf JSON mapping:
+// a string for a bool ("no", "true": it reads any text) and a single value
+// for a repeated field. Returns the first such value of `line`, which
+// protobuf has accepted for `type`, in protobuf's form of message: the field
+// path in parentheses, proto names.
+std::optional<std::string> BeyondJsonMapping(std::string_view line, const Descriptor* type) {
+  nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  std::optional<std::string> found;
+  std::function<void(const nlohmann::json&, const Descriptor*, const std::string&)> walk =
+      [&](const nlohmann::json& object, const Descriptor* message, const std::string& path) {
+        if (!object.is_object()) return;
+        for (const auto& [key, value] : object.items()) {
+          const FieldDescriptor* f = message->FindFieldByName(key);
+          if (f == nullptr) f = message->FindFieldByCamelcaseName(key);
+          if (f == nullptr || value.is_null() || found) continue;
+          const std::string name = path.empty() ? f->name() : path + "." + f->name();
+          if (f->is_repeated() && !value.is_array()) {
+            found = "(" + name + "): a single value for a list (Hint: [" + value.dump() + "])";
+          } else if (f->type() == FieldDescriptor::TYPE_BOOL && !value.is_boolean() &&
+                     !value.is_array()) {
+            found = "(" + name + "): invalid value " + value.dump() +
+                    " for a bool (Hint: true or false, without quotes)";
+          } else if (f->type() == FieldDescriptor::TYPE_MESSAGE &&
+                     f->message_type()->file()->package() != "google.protobuf") {
+            walk(value, f->message_type(), name);
+          }
+        }
+      };
+  if (!json.is_discarded()) walk(json, type, "");
+  return found;
+}
+
 // The parser's message on one line, with the allowed values of an enum.
 std::string CleanParseError(std::string message) {
   size_t nl = message.find('\n');
@@ -273,6 +307,10 @@ std::optional<Rejection> ParseEventJsonWithProtobuf(std::string_view line, v1::E
   if (!status.ok()) {
     return Rejection{v1::UNPARSEABLE,
                      "not a valid event: " + CleanParseError(std::string(status.message()))};
+  }
+  if (auto beyond = BeyondJsonMapping(line, v1::Envelope::descriptor())) {
+    out->Clear();
+    return Rejection{v1::UNPARSEABLE, "not a valid event: " + *beyond};
   }
   if (out->payload_case() == v1::Envelope::PAYLOAD_NOT_SET) {
     return Rejection{v1::UNPARSEABLE,
@@ -516,6 +554,10 @@ std::optional<Rejection> ParseDecisionJson(std::string_view line, v1::Decision* 
   if (!status.ok()) {
     return Rejection{v1::UNPARSEABLE,
                      "not a valid decision: " + CleanParseError(std::string(status.message()))};
+  }
+  if (auto beyond = BeyondJsonMapping(line, v1::Decision::descriptor())) {
+    out->Clear();
+    return Rejection{v1::UNPARSEABLE, "not a valid decision: " + *beyond};
   }
   return std::nullopt;
 }

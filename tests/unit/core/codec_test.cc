@@ -96,12 +96,11 @@ const std::vector<LineCase>& LineCases() {
        Stage::kAccepted, v1::DEAD_LETTER_REASON_UNSPECIFIED, ""},
       {"void_with_target_ok", Attendance(R"(,"void":true,"supersedes_event_id":"e-0")"),
        Stage::kAccepted, v1::DEAD_LETTER_REASON_UNSPECIFIED, ""},
-      {"correction_ok",
-       Attendance(R"(,"kind":"CLOCK_OUT","supersedes_event_id":"e-0")"), Stage::kAccepted,
-       v1::DEAD_LETTER_REASON_UNSPECIFIED, ""},
-      {"scheduled_exactly_7_days_ok",
-       Attendance(R"(,"kind":"CLOCK_IN","scheduled_at":"2026-11-09T01:05:00Z")"),
+      {"correction_ok", Attendance(R"(,"kind":"CLOCK_OUT","supersedes_event_id":"e-0")"),
        Stage::kAccepted, v1::DEAD_LETTER_REASON_UNSPECIFIED, ""},
+      {"scheduled_exactly_7_days_ok",
+       Attendance(R"(,"kind":"CLOCK_IN","scheduled_at":"2026-11-09T01:05:00Z")"), Stage::kAccepted,
+       v1::DEAD_LETTER_REASON_UNSPECIFIED, ""},
       {"json_field_name_ok",  // the JSON mapping also accepts lowerCamel names
        R"({"call":{"eventId":"c3","siteId":"huawei-shenzhen","employeeId":"e1",)"
        R"("occurredAt":"2026-11-02T01:05:00Z","ringsBeforeAnswer":0}})",
@@ -115,8 +114,8 @@ const std::vector<LineCase>& LineCases() {
       {"empty_object", "{}", Stage::kParse, v1::UNPARSEABLE, "no payload"},
       {"unknown_top_level_key", "{\"punch\":{" + Head() + "}}", Stage::kParse, v1::UNPARSEABLE,
        "punch"},
-      {"unknown_key_beside_payload", "{\"source\":\"x\",\"call\":{" + Head() + "}}",
-       Stage::kParse, v1::UNPARSEABLE, "source"},
+      {"unknown_key_beside_payload", "{\"source\":\"x\",\"call\":{" + Head() + "}}", Stage::kParse,
+       v1::UNPARSEABLE, "source"},
       {"unknown_field_in_payload", Call(R"(,"ring_count":3)"), Stage::kParse, v1::UNPARSEABLE,
        "ring_count"},
       {"two_payloads",
@@ -125,9 +124,8 @@ const std::vector<LineCase>& LineCases() {
       {"two_payloads_reversed",
        "{\"call\":{" + Head("e-2") + "},\"attendance\":{" + Head() + ",\"kind\":\"CLOCK_IN\"}}",
        Stage::kParse, v1::UNPARSEABLE, kTwoPayloads},
-      {"same_payload_twice",
-       "{\"call\":{" + Head() + "},\"call\":{" + Head("e-2") + "}}", Stage::kParse,
-       v1::UNPARSEABLE, kTwoPayloads},
+      {"same_payload_twice", "{\"call\":{" + Head() + "},\"call\":{" + Head("e-2") + "}}",
+       Stage::kParse, v1::UNPARSEABLE, kTwoPayloads},
       {"unknown_enum_name", Attendance(R"(,"kind":"CLOCK_SIDEWAYS")"), Stage::kParse,
        v1::UNPARSEABLE, "CLOCK_SIDEWAYS"},
       {"bad_timestamp_string",
@@ -140,8 +138,28 @@ const std::vector<LineCase>& LineCases() {
        Stage::kParse, v1::UNPARSEABLE, "not a valid event"},
       {"string_for_int", Call(R"(,"hold_seconds":"long")"), Stage::kParse, v1::UNPARSEABLE,
        "hold_seconds"},
-      {"payload_not_object", R"({"call":5})", Stage::kParse, v1::UNPARSEABLE,
-       "not a valid event"},
+      {"payload_not_object", R"({"call":5})", Stage::kParse, v1::UNPARSEABLE, "not a valid event"},
+      // The protobuf JSON mapping: a bool is true or false, a repeated field a list.
+      {"bool_as_string", Call(R"(,"answered":"no")"), Stage::kParse, v1::UNPARSEABLE,
+       "(call.answered): invalid value \"no\" for a bool (Hint: true or false"},
+      {"bool_as_string_true", Call(R"(,"answered":"true")"), Stage::kParse, v1::UNPARSEABLE,
+       "(call.answered): invalid value \"true\" for a bool"},
+      {"bool_as_string_camel_name", Call(R"(,"greetingOk":"false")"), Stage::kParse,
+       v1::UNPARSEABLE, "(call.greeting_ok): invalid value \"false\" for a bool"},
+      {"void_as_string",
+       Attendance(R"(,"kind":"CLOCK_IN","void":"true","supersedes_event_id":"e-0")"), Stage::kParse,
+       v1::UNPARSEABLE, "(attendance.void): invalid value \"true\" for a bool"},
+      {"list_as_single_string",
+       R"({"callback":{"event_id":"cb1","site_id":"jiarun-xinyang","employee_id":"e1",)"
+       R"("occurred_at":"2026-11-02T01:05:00Z","complaint_reasons":"RUDE_STAFF"}})",
+       Stage::kParse, v1::UNPARSEABLE,
+       "(callback.complaint_reasons): a single value for a list (Hint: [\"RUDE_STAFF\"]"},
+      {"list_as_single_number",
+       R"({"callback":{"event_id":"cb1","site_id":"jiarun-xinyang","employee_id":"e1",)"
+       R"("occurred_at":"2026-11-02T01:05:00Z","complaint_reasons":3}})",
+       Stage::kParse, v1::UNPARSEABLE, "(callback.complaint_reasons): a single value for a list"},
+      {"bool_null_ok", Call(R"(,"answered":null)"), Stage::kAccepted,
+       v1::DEAD_LETTER_REASON_UNSPECIFIED, ""},
 
       // ---- Parsed but invalid.
       {"unknown_site",
@@ -212,8 +230,8 @@ const std::vector<LineCase>& LineCases() {
        R"("occurred_at":"2026-11-02T01:05:00Z",)"
        R"("complaint_reasons":["RUDE_STAFF","COMPLAINT_REASON_UNSPECIFIED"]}})",
        Stage::kValidate, v1::INVALID, "unknown value 0 in complaint_reasons"},
-      {"void_without_supersedes", Attendance(R"(,"kind":"CLOCK_IN","void":true)"),
-       Stage::kValidate, v1::INVALID, "void without supersedes_event_id"},
+      {"void_without_supersedes", Attendance(R"(,"kind":"CLOCK_IN","void":true)"), Stage::kValidate,
+       v1::INVALID, "void without supersedes_event_id"},
       {"supersedes_itself", Attendance(R"(,"kind":"CLOCK_IN","supersedes_event_id":"e-1")"),
        Stage::kValidate, v1::INVALID, "supersedes_event_id names the event itself"},
       {"event_id_control_char",
@@ -243,11 +261,11 @@ const std::vector<LineCase>& LineCases() {
       {"attendance_without_kind", Attendance(""), Stage::kValidate, v1::INVALID,
        "attendance kind is missing"},
       {"scheduled_8_days_later",
-       Attendance(R"(,"kind":"CLOCK_IN","scheduled_at":"2026-11-10T01:05:00Z")"),
-       Stage::kValidate, v1::INVALID, "scheduled_at is more than 7 days from occurred_at"},
+       Attendance(R"(,"kind":"CLOCK_IN","scheduled_at":"2026-11-10T01:05:00Z")"), Stage::kValidate,
+       v1::INVALID, "scheduled_at is more than 7 days from occurred_at"},
       {"scheduled_8_days_earlier",
-       Attendance(R"(,"kind":"CLOCK_OUT","scheduled_at":"2026-10-25T01:05:00Z")"),
-       Stage::kValidate, v1::INVALID, "scheduled_at is more than 7 days from occurred_at"},
+       Attendance(R"(,"kind":"CLOCK_OUT","scheduled_at":"2026-10-25T01:05:00Z")"), Stage::kValidate,
+       v1::INVALID, "scheduled_at is more than 7 days from occurred_at"},
   };
   return cases;
 }
@@ -638,6 +656,8 @@ TEST(DecisionJsonTest, ParseRejectsBadLines) {
       {R"({"penalty":"p"})", "not a valid decision"},  // unknown field
       {R"({"kind":"PARDON"})", "not a valid decision"},
       {R"({"amount_minor":"lots"})", "not a valid decision"},
+      {R"({"capped":"yes"})", "(capped): invalid value \"yes\" for a bool"},
+      {R"({"evidence_event_ids":"e1"})", "(evidence_event_ids): a single value for a list"},
   };
   auto check = [&](const auto& c) {
     SCOPED_TRACE(c.line);
