@@ -191,6 +191,30 @@ expect_code "audit diff of a log issuing an id twice" 1 $?
 expect_grep "audit diff of a log issuing an id twice: problem" "twice.ndjson: line $(($(wc -l < "$work/log.ndjson") + 1)): pen-[0-9a-f]* issued again without a reversal between" "$work/out"
 "$bin" audit diff --decisions "$work/log.ndjson" --against "$work/log.ndjson" > /dev/null 2>&1
 expect_code "audit diff of a log with itself" 0 $?
+# A decision altered after it was made, its penalty_id kept: the id is a hash of
+# the content, so the content no longer matches it (tampered), and the pair
+# differs in that field. A field outside the hash (the reason) is compared too.
+sed '1s/"amount_minor":"2000"/"amount_minor":"200"/' "$work/log.ndjson" > "$work/amount.ndjson"
+sed '1s/"action":"NONE"/"action":"WARNING"/' "$work/log.ndjson" > "$work/action.ndjson"
+sed '1s/"reason":"Late arrival/"reason":"Very late arrival/' "$work/log.ndjson" > "$work/reason.ndjson"
+first_id=$(head -1 "$work/log.ndjson" | cut -d'"' -f4)
+for altered in amount action; do
+  "$bin" audit diff --decisions "$work/$altered.ndjson" --against "$work/log.ndjson" > "$work/out" 2> "$work/err"
+  expect_code "audit diff of a log with an altered $altered" 1 $?
+  expect_grep "audit diff of a log with an altered $altered: tampered" "^tampered: " "$work/out"
+  expect_grep "audit diff of a log with an altered $altered: line" "$altered.ndjson: line 1: $first_id" "$work/out"
+  expect_grep "audit diff of a log with an altered $altered: summary" "DISAGREE: .* 1 tampered" "$work/err"
+  "$bin" audit diff --decisions "$work/log.ndjson" --against "$work/$altered.ndjson" --json > "$work/out" 2> /dev/null
+  expect_code "audit diff --json against a log with an altered $altered" 1 $?
+  expect_grep "audit diff --json against a log with an altered $altered" "\"finding\":\"tampered\"" "$work/out"
+done
+"$bin" audit diff --decisions "$work/reason.ndjson" --against "$work/log.ndjson" > "$work/out" 2> /dev/null
+expect_code "audit diff of a log with an altered reason" 1 $?
+expect_grep "audit diff of a log with an altered reason: field" "^    reason: Very late arrival" "$work/out"
+"$bin" gen --rules "$rules" --employees 60 --days 30 --seed 4 --out "$work/g4.ndjson" 2> /dev/null
+"$bin" replay --rules "$rules" --events "$work/g4.ndjson" -q > "$work/g4.decisions.ndjson"
+"$bin" audit diff --decisions "$work/g4.decisions.ndjson" --against "$work/g4.decisions.ndjson" > /dev/null 2> "$work/err"
+expect_code "audit diff of a generated log with itself" 0 $?
 "$bin" frobnicate > /dev/null 2>&1
 expect_code "unknown command" 2 $?
 

@@ -26,6 +26,9 @@ struct Log {
   size_t issued_twice = 0;         // an id issued while it already stood
   size_t unmatched_reversals = 0;  // a reversal of an id that did not stand
   std::vector<std::string> problems;
+  // Decisions whose content does not hash to their id (DecisionId): altered
+  // after they were made. Where each is, and the decision.
+  std::vector<std::pair<std::string, v1::Decision>> tampered;
 };
 
 core::Status ReadLog(const std::string& path, Log* log) {
@@ -34,6 +37,9 @@ core::Status ReadLog(const std::string& path, Log* log) {
   return ReadDecisionLog(in, path, 0, "", [&](int64_t number, const v1::Decision& d) {
     auto at = [&] { return path + ": line " + std::to_string(number) + ": "; };
     ++log->records;
+    // A reversal carries the content of the issue it reverses.
+    const std::string& id = d.kind() == v1::REVERSAL ? d.reverses_penalty_id() : d.penalty_id();
+    if (core::DecisionId(d) != id) log->tampered.emplace_back(at() + d.penalty_id(), d);
     if (d.kind() == v1::REVERSAL) {
       if (log->standing.erase(d.reverses_penalty_id()) == 0) {
         ++log->unmatched_reversals;
@@ -64,26 +70,45 @@ std::string Brief(const v1::Decision& d) {
          (d.capped() ? "  capped " + core::FormatMoney(d.capped_minor(), d.currency()) : "");
 }
 
+// Every field in which `a` and `b` differ, as "name: a -> b", in field order.
 std::vector<std::string> DifferentFields(const v1::Decision& a, const v1::Decision& b) {
-  std::vector<std::string> out;
-  auto cmp = [&](const char* name, const std::string& x, const std::string& y) {
-    if (x != y) out.push_back(std::string(name) + ": " + x + " -> " + y);
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* r = a.GetReflection();
+  auto text = [&](const v1::Decision& d, const FieldDescriptor* f) -> std::string {
+    if (f->is_repeated()) {
+      std::string out;
+      for (int i = 0; i < r->FieldSize(d, f); ++i) {
+        out += (i > 0 ? "," : "") + r->GetRepeatedString(d, f, i);
+      }
+      return out;
+    }
+    switch (f->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        return r->GetString(d, f);
+      case FieldDescriptor::CPPTYPE_INT32:
+        return std::to_string(r->GetInt32(d, f));
+      case FieldDescriptor::CPPTYPE_INT64:
+        return std::to_string(r->GetInt64(d, f));
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return r->GetBool(d, f) ? "true" : "false";
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return r->GetEnum(d, f)->name();
+      case FieldDescriptor::CPPTYPE_MESSAGE:  // occurred_at
+        return r->HasField(d, f) ? core::FormatRfc3339(core::ToNanos(d.occurred_at())) : "";
+      default:
+        return "";
+    }
   };
-  cmp("rule_version", a.rule_version(), b.rule_version());
-  cmp("window", a.window(), b.window());
-  cmp("occurrence", std::to_string(a.occurrence()), std::to_string(b.occurrence()));
-  cmp("step", std::to_string(a.step()), std::to_string(b.step()));
-  cmp("amount_minor", std::to_string(a.amount_minor()), std::to_string(b.amount_minor()));
-  cmp("currency", a.currency(), b.currency());
-  cmp("action", v1::Action_Name(a.action()), v1::Action_Name(b.action()));
-  cmp("capped_minor", std::to_string(a.capped_minor()), std::to_string(b.capped_minor()));
-  cmp("guardrail", a.guardrail(), b.guardrail());
-  std::string ea, eb;
-  for (const auto& e : a.evidence_event_ids()) ea += e + ",";
-  for (const auto& e : b.evidence_event_ids()) eb += e + ",";
-  cmp("evidence_event_ids", ea, eb);
-  cmp("occurred_at", core::FormatRfc3339(core::ToNanos(a.occurred_at())),
-      core::FormatRfc3339(core::ToNanos(b.occurred_at())));
+  std::vector<std::string> out;
+  const google::protobuf::Descriptor* type = v1::Decision::descriptor();
+  for (int i = 0; i < type->field_count(); ++i) {
+    const FieldDescriptor* f = type->field(i);
+    if (f->number() == v1::Decision::kPenaltyIdFieldNumber) continue;  // shown with each
+    std::string x = text(a, f), y = text(b, f);
+    if (x != y) out.push_back(f->name() + ": " + x + " -> " + y);
+  }
+  if (a.penalty_id() != b.penalty_id())
+    out.push_back("penalty_id: " + a.penalty_id() + " -> " + b.penalty_id());
   return out;
 }
 
@@ -241,7 +266,12 @@ int RunAuditDiff(const AuditDiffOptions& o) {
   std::vector<std::pair<const v1::Decision*, const v1::Decision*>> different;
   std::multimap<std::string, const v1::Decision*> left_by_subject;
   for (const auto& [id, d] : left.standing) {
-    if (!right.standing.count(id)) left_by_subject.emplace(Subject(d), &d);
+    auto same_id = right.standing.find(id);
+    if (same_id == right.standing.end()) {
+      left_by_subject.emplace(Subject(d), &d);
+    } else if (!DifferentFields(d, same_id->second).empty()) {
+      different.emplace_back(&d, &same_id->second);  // the id kept, a field changed
+    }
   }
   for (const auto& [id, d] : right.standing) {
     if (left.standing.count(id)) continue;
@@ -255,7 +285,9 @@ int RunAuditDiff(const AuditDiffOptions& o) {
   }
   for (const auto& [subject, d] : left_by_subject) extra.push_back(d);
   size_t problems = left.problems.size() + right.problems.size();
-  bool agree = missing.empty() && extra.empty() && different.empty() && problems == 0;
+  size_t tampered = left.tampered.size() + right.tampered.size();
+  bool agree =
+      missing.empty() && extra.empty() && different.empty() && problems == 0 && tampered == 0;
   std::ostringstream report;
   if (o.json) {
     auto emit = [&](const char* kind, const v1::Decision* d, const v1::Decision* other) {
@@ -272,6 +304,15 @@ int RunAuditDiff(const AuditDiffOptions& o) {
     for (auto* d : missing) emit("missing", d, nullptr);
     for (auto* d : extra) emit("extra", d, nullptr);
     for (auto& [a, b] : different) emit("different", a, b);
+    for (const auto* log : {&left, &right}) {
+      for (const auto& [where, d] : log->tampered) {
+        nlohmann::json j = nlohmann::json::parse(R"({"finding":"tampered"})");
+        j["where"] = where;
+        j["penalty_id"] = d.penalty_id();
+        j["decision"] = nlohmann::json::parse(core::DecisionToJson(d));
+        report << j.dump() << "\n";
+      }
+    }
     for (const auto* log : {&left, &right}) {
       for (const auto& p : log->problems) {
         report << nlohmann::json{{"finding", "malformed_log"}, {"detail", p}}.dump() << "\n";
@@ -293,6 +334,15 @@ int RunAuditDiff(const AuditDiffOptions& o) {
         for (const auto& f : DifferentFields(*a, *b)) report << "    " << f << "\n";
       }
     }
+    if (tampered > 0) {
+      report << "tampered: the content does not match the penalty_id (altered after it was "
+                "decided)\n";
+      for (const auto* log : {&left, &right}) {
+        for (const auto& [where, d] : log->tampered) {
+          report << "  " << where << "  " << Brief(d).substr(d.penalty_id().size() + 2) << "\n";
+        }
+      }
+    }
     for (const auto* log : {&left, &right}) {
       for (const auto& p : log->problems) report << "malformed log: " << p << "\n";
     }
@@ -302,7 +352,7 @@ int RunAuditDiff(const AuditDiffOptions& o) {
             << o.decisions << " (" << left.records << " records), " << right.standing.size()
             << " in " << o.against << " (" << right.records << " records); " << missing.size()
             << " missing, " << extra.size() << " extra, " << different.size() << " different, "
-            << problems << " log problems\n";
+            << tampered << " tampered, " << problems << " log problems\n";
   return agree ? kExitOk : kExitRejected;
 }
 

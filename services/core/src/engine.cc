@@ -167,6 +167,8 @@ std::string StreamAndSite(const v1::Envelope& event) {
   return out + " at site " + *HeaderOf(event).site_id;
 }
 
+}  // namespace
+
 // Every decision is made once and re-made whenever a late event moves it, so
 // its id and reason are built in one buffer each rather than from temporaries.
 std::string DecisionId(const v1::Decision& d) {
@@ -203,6 +205,8 @@ std::string DecisionId(const v1::Decision& d) {
   id.append(Sha256Hex(canon), 0, 32);
   return id;
 }
+
+namespace {
 
 std::string Reason(const v1::Decision& d, const std::string& title) {
   std::string out;

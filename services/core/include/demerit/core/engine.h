@@ -103,6 +103,14 @@ void ForEachStandingDecision(StateStore& state,
                              const std::function<void(const v1::Decision&)>& visit,
                              EmployeeStateCache* cache = nullptr);
 
+// The penalty_id of an issue: "pen-" and a hash of everything the decision
+// decides (subject, rule and version, window, occurrence, step, amount,
+// action, guardrail, time, evidence), so the same decision always has the
+// same id, and an issue whose content was altered no longer matches its id.
+// A reversal carries the fields of the issue it reverses: for it, this is
+// that issue's id. Not hashed: kind, reason, clause, the reversal's links.
+std::string DecisionId(const v1::Decision& d);
+
 // Formats minor units for people: 2000 CNY -> "20.00 CNY".
 std::string FormatMoney(int64_t minor, const std::string& currency);
 
