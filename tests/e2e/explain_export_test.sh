@@ -230,4 +230,37 @@ code=$?
 if [ "$code" = 1 ] && grep -q "which does not stand" "$work/err" && [ -s "$work/out" ]; then
   pass; else fail "orphan reversal: exit $code"; cat "$work/err"; fi
 
+# Cells a spreadsheet would take for a formula (=, +, -, @, a tab or a carriage
+# return first) are text: a ' before them (OWASP's advice on CSV injection).
+# Only text cells: a negative fines_minor stays a number.
+one=$(grep -m1 '"kind":"ISSUE".*"site_id":"jiarun-xinyang".*"occurred_at":"2026-11' "$log" \
+  | sed 's/"amount_minor":"[0-9]*"/"amount_minor":"-2000"/')
+before=${one%%\"employee_id\"*}
+after=${one#*\"employee_id\":\"*\"}
+n=0
+for employee in '=HYPERLINK(\"http://x\")' '+1+2' '-3' '@SUM(A1)' '\tx' '\ry' 'plain'; do
+  n=$((n + 1))
+  printf '%s"employee_id":"%s"%s\n' "$before" "$employee" "$after" \
+    | sed "s/\"penalty_id\":\"[^\"]*\"/\"penalty_id\":\"pen-$n\"/"
+done > "$work/injection.ndjson"
+"$bin" export --decisions "$work/injection.ndjson" --rules rules --site jiarun-xinyang --period 2026-11 \
+  > "$work/out" 2> "$work/err"
+expect_code "export of formula-like names" 0 $?
+row=",jiarun-xinyang,2026-11,CNY,-2000,0,1,0,0,0,0"
+{
+  printf 'employee_id,site_id,period,currency,fines_minor,capped_minor,decisions,warnings,notices,dismissal_reviews,dismissals\r\n'
+  printf '%s%s\r\n' "$(printf "'\tx")" "$row" "\"'"$'\r'"y\"" "$row" "'+1+2" "$row" "'-3" "$row" \
+    "\"'=HYPERLINK(\"\"http://x\"\")\"" "$row" "'@SUM(A1)" "$row" plain "$row"
+} > "$work/want.csv"
+if cmp -s "$work/want.csv" "$work/out"; then pass; else
+  fail "export of formula-like names:"; diff <(od -c "$work/want.csv") <(od -c "$work/out") | head -20; fi
+# --excel: a UTF-8 byte order mark first, for spreadsheets that otherwise read the
+# file in a legacy code page; the rest is the same bytes.
+"$bin" export --decisions "$log" --rules rules --site jiarun-xinyang --period 2026-11 --excel \
+  > "$work/excel.csv" 2> /dev/null
+expect_code "export --excel" 0 $?
+"$bin" export --decisions "$log" --rules rules --site jiarun-xinyang --period 2026-11 > "$work/plain.csv" 2> /dev/null
+if cmp -s "$work/excel.csv" <(printf '\xef\xbb\xbf'; cat "$work/plain.csv"); then pass; else
+  fail "export --excel is not a byte order mark and the CSV"; head -c 16 "$work/excel.csv" | od -c | head -2; fi
+
 finish "explain/export"

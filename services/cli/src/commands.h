@@ -173,9 +173,11 @@ struct ExportOptions {
   int64_t as_of_line = 0;  // > 0: use only the first N lines of the log
   std::string as_of;       // a time: with --bootstrap, only decisions appended by then
   std::string out = "-";
+  bool excel = false;  // a UTF-8 byte order mark first, for spreadsheets
 };
 // Writes one site's payroll month as CSV (RFC 4180, CRLF, header row): per
 // employee, the standing issues whose trigger's local month is the period.
+// Text cells that start like a formula get a ' first (CSV injection).
 int RunExport(const ExportOptions& options);
 
 // The events `demerit gen` writes, in the order it writes them.

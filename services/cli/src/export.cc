@@ -87,6 +87,17 @@ std::string CsvField(const std::string& field) {
   return out;
 }
 
+// A text cell (an id, a name) that a spreadsheet would take for a formula,
+// because it starts with =, +, -, @, a tab or a carriage return, with a '
+// before it, as OWASP advises against CSV injection. Numbers are not passed
+// through this: a negative amount stays a number.
+std::string TextCell(const std::string& text) {
+  if (text.empty() || std::string_view("=+-@\t\r").find(text[0]) == std::string_view::npos) {
+    return text;
+  }
+  return "'" + text;
+}
+
 void AppendCsvRow(const std::vector<std::string>& fields, std::string* out) {
   for (size_t i = 0; i < fields.size(); ++i) {
     if (i > 0) *out += ',';
@@ -205,14 +216,15 @@ int RunExport(const ExportOptions& options) {
       default: break;
     }
   }
-  std::string csv;
+  std::string csv = o.excel ? std::string(kUtf8ByteOrderMark) : "";
   AppendCsvRow(std::vector<std::string>(std::begin(kColumns), std::end(kColumns)), &csv);
   for (const auto& [key, r] : rows) {
-    AppendCsvRow({key.first, o.site, o.period, key.second, std::to_string(r.fines_minor),
-                  std::to_string(r.capped_minor), std::to_string(r.decisions),
-                  std::to_string(r.warnings), std::to_string(r.notices),
-                  std::to_string(r.dismissal_reviews), std::to_string(r.dismissals)},
-                 &csv);
+    AppendCsvRow(
+        {TextCell(key.first), TextCell(o.site), o.period, TextCell(key.second),
+         std::to_string(r.fines_minor), std::to_string(r.capped_minor), std::to_string(r.decisions),
+         std::to_string(r.warnings), std::to_string(r.notices), std::to_string(r.dismissal_reviews),
+         std::to_string(r.dismissals)},
+        &csv);
   }
   if (int code = WriteOutput(o.out, csv); code != kExitOk) return code;
   return problems > 0 ? kExitRejected : kExitOk;

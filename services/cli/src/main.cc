@@ -191,6 +191,8 @@ int main(int argc, char** argv) {
                          "With --bootstrap: only decisions appended by this time (RFC 3339)");
   export_cmd->add_option("--out", export_options.out, "Output file, - for standard output")
       ->capture_default_str();
+  export_cmd->add_flag("--excel", export_options.excel,
+                       "Start with a UTF-8 byte order mark, for spreadsheets that need one");
 
   try {
     app.parse(argc, argv);
