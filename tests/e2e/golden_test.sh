@@ -215,7 +215,38 @@ expect_grep "audit diff of a log with an altered reason: field" "^    reason: Ve
 "$bin" replay --rules "$rules" --events "$work/g4.ndjson" -q > "$work/g4.decisions.ndjson"
 "$bin" audit diff --decisions "$work/g4.decisions.ndjson" --against "$work/g4.decisions.ndjson" > /dev/null 2> "$work/err"
 expect_code "audit diff of a generated log with itself" 0 $?
-"$bin" frobnicate > /dev/null 2>&1
+"$bin" frobnicate > /dev/null 2> "$work/err"
 expect_code "unknown command" 2 $?
+expect_grep "unknown command: message" "^unknown command \`frobnicate\`" "$work/err"
+expect_grep "unknown command: the commands" "replay, rules, gen, process" "$work/err"
+# Bounds and dates that cannot be right are usage errors, not empty or rolled-over runs.
+"$bin" replay --rules "$rules" --events "$sample" --from 2026-11-05T00:00:00Z --to 2026-11-04T00:00:00Z \
+  > /dev/null 2> "$work/err"
+expect_code "replay --from after --to" 2 $?
+expect_grep "replay --from after --to: message" "^--from 2026-11-05T00:00:00Z is not before --to 2026-11-04T00:00:00Z" "$work/err"
+"$bin" audit diff --bootstrap 127.0.0.1:9 \
+  --from 2026-11-05T00:00:00Z --to 2026-11-05T00:00:00Z > /dev/null 2> "$work/err"
+expect_code "audit diff --from equal to --to" 2 $?
+for start in 2026-02-30 2026-13-01 2025-02-29 2026-00-10 2026-04-31; do
+  "$bin" gen --rules "$rules" --start "$start" > /dev/null 2> "$work/err"
+  expect_code "gen --start $start" 2 $?
+  expect_grep "gen --start $start: message" "^--start: \"$start\" is not a date" "$work/err"
+done
+"$bin" gen --rules "$rules" --start 2028-02-29 --employees 1 --days 1 > /dev/null 2>&1
+expect_code "gen --start 2028-02-29" 0 $?
+for range in "1999-12-30 --days 5" "2099-12-20 --days 30" "0001-01-01 --days 1" "2026-11-02 --days 100000"; do
+  # shellcheck disable=SC2086
+  "$bin" gen --rules "$rules" --employees 1 --start $range > /dev/null 2> "$work/err"
+  expect_code "gen --start $range" 2 $?
+  expect_grep "gen --start $range: message" "outside 2000-01-01..2100-01-01, the times replay accepts" "$work/err"
+done
+"$bin" export --decisions "$work/log.ndjson" --rules "$rules" --site jiarun-xinyang --period 2026-11 \
+  --as-of-line 9999 > /dev/null 2> "$work/err"
+expect_code "export --as-of-line past the end" 2 $?
+expect_grep "export --as-of-line past the end: message" "^--as-of-line 9999: .* has only $(wc -l < "$work/log.ndjson") lines" "$work/err"
+"$bin" export --bootstrap 127.0.0.1:9 --rules "$rules" --site jiarun-xinyang --period 2026-11 \
+  --as-of-line 3 > /dev/null 2> "$work/err"
+expect_code "export --bootstrap --as-of-line" 2 $?
+expect_grep "export --bootstrap --as-of-line: message" "^--as-of-line counts the lines of a decision log file" "$work/err"
 
 finish "cli golden"

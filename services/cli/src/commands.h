@@ -144,11 +144,13 @@ int RunAuditDiff(const AuditDiffOptions& options);
 // still checks what it needs). Stops at the first line that is not a
 // decision, with an error naming `name` and the line; with `on_bad`, calls
 // on_bad(line, why) for such a line instead and goes on. A line skipped
-// unparsed counts as bad when it is not shaped as one JSON object.
+// unparsed counts as bad when it is not shaped as one JSON object. With
+// `lines`, sets *lines to the number of lines read, blank ones too.
 core::Status ReadDecisionLog(
     std::istream& in, const std::string& name, int64_t max_lines, std::string_view must_contain,
     const std::function<void(int64_t, const v1::Decision&)>& visit,
-    const std::function<void(int64_t, const std::string&)>& on_bad = nullptr);
+    const std::function<void(int64_t, const std::string&)>& on_bad = nullptr,
+    int64_t* lines = nullptr);
 
 struct ExplainOptions {
   KafkaOptions kafka;                 // with a bootstrap: the log is the penalties topic

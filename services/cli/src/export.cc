@@ -26,7 +26,8 @@ namespace demerit::cli {
 core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t max_lines,
                              std::string_view must_contain,
                              const std::function<void(int64_t, const v1::Decision&)>& visit,
-                             const std::function<void(int64_t, const std::string&)>& on_bad) {
+                             const std::function<void(int64_t, const std::string&)>& on_bad,
+                             int64_t* lines) {
   std::string line;
   int64_t number = 0;
   v1::Decision d;
@@ -54,6 +55,7 @@ core::Status ReadDecisionLog(std::istream& in, const std::string& name, int64_t 
     visit(number, d);
   }
   if (in.bad()) return core::Status::Error(name + ": read error");
+  if (lines != nullptr) *lines = number;
   return core::Status::Ok();
 }
 
@@ -112,6 +114,11 @@ int RunExport(const ExportOptions& options) {
   ExportOptions o = options;
   std::string topic_log;
   if (!o.kafka.bootstrap.empty() || !o.kafka.config_file.empty()) {
+    if (o.as_of_line > 0) {
+      std::cerr << "--as-of-line counts the lines of a decision log file; the penalties topic "
+                   "is cut by time (Hint: --as-of T keeps the decisions appended by T)\n";
+      return kExitUsage;
+    }
     // The penalties topic, cut at --as-of by the time each decision was appended.
     if (int code = ReadPenaltiesToFile(o.kafka, o.as_of, &topic_log); code != kExitOk) {
       std::remove(topic_log.c_str());
@@ -194,10 +201,16 @@ int RunExport(const ExportOptions& options) {
     }
   };
   // Every line is parsed: a damaged line must stop a payroll export, whatever it is about.
-  auto status = ReadDecisionLog(*in, o.decisions, o.as_of_line, "", visit);
+  int64_t lines = 0;
+  auto status = ReadDecisionLog(*in, o.decisions, o.as_of_line, "", visit, nullptr, &lines);
   if (!status.ok()) {
     std::cerr << status.message() << "\n";
     return kExitIo;
+  }
+  if (o.as_of_line > lines) {
+    std::cerr << "--as-of-line " << o.as_of_line << ": " << o.decisions << " has only " << lines
+              << " lines (Hint: N from 1 to " << lines << ", the lines the log had then)\n";
+    return kExitUsage;
   }
 
   // One row per employee (and currency, should a site ever have changed its

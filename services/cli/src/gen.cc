@@ -253,6 +253,25 @@ core::Status CheckGenOptions(const GenOptions& options, const core::RuleSet& rul
   }
   *start = core::CivilDay{std::stoi(m[1]), static_cast<unsigned>(std::stoi(m[2])),
                           static_cast<unsigned>(std::stoi(m[3]))};
+  const int64_t first = core::DaysFromCivil(*start);
+  const core::CivilDay same = core::CivilFromDays(first);
+  if (start->month < 1 || start->month > 12 || same.year != start->year ||
+      same.month != start->month || same.day != start->day) {
+    return core::Status::Error("--start: \"" + options.start +
+                               "\" is not a date of the calendar (Hint: 2026-11-02)");
+  }
+  // The events of a day lie within about three days of it (late visits), in
+  // time zones up to 14 hours from UTC: these days keep them all inside the
+  // times replay accepts.
+  const core::CivilDay earliest{2000, 1, 2}, latest{2099, 12, 27};
+  if (first < core::DaysFromCivil(earliest) ||
+      first + options.days - 1 > core::DaysFromCivil(latest)) {
+    return core::Status::Error(
+        "--start " + options.start + " --days " + std::to_string(options.days) +
+        ": the events would fall outside 2000-01-01..2100-01-01, the times replay accepts "
+        "(Hint: the first day from " +
+        core::FormatDay(earliest) + ", the last by " + core::FormatDay(latest) + ")");
+  }
   for (const auto& [id, site] : rules.sites()) {
     if (static_cast<int>(sites->size()) < options.sites) sites->push_back({id, site.zone});
   }

@@ -194,6 +194,21 @@ int main(int argc, char** argv) {
   export_cmd->add_flag("--excel", export_options.excel,
                        "Start with a UTF-8 byte order mark, for spreadsheets that need one");
 
+  // A first word that names no command: say so, rather than that a command
+  // is required.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->check_name(argv[1]);
+    }
+    if (!known) {
+      std::cerr << "unknown command `" << argv[1] << "` (Hint: the commands are " << names
+                << "; demerit --help describes them)\n";
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

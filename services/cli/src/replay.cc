@@ -67,6 +67,10 @@ core::Status ParseEventTimeBounds(const std::string& from_text, const std::strin
     if (!t.ok()) return core::Status::Error("--from/--to: " + t.status().message());
     *bound = *t;
   }
+  if (!from_text.empty() && !to_text.empty() && *from >= *to) {
+    return core::Status::Error("--from " + from_text + " is not before --to " + to_text +
+                               " (Hint: the events kept are those in [from, to))");
+  }
   return core::Status::Ok();
 }
 
