@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "demerit/core/facts.h"
 #include "event_json.h"
@@ -257,6 +258,38 @@ std::optional<std::string> BeyondJsonMapping(std::string_view line, const Descri
       };
   if (!json.is_discarded()) walk(json, type, "");
   return found;
+}
+
+// Whether a decision line may hold what BeyondJsonMapping looks for: a key of
+// a bool or repeated field (by either name) followed by anything but what the
+// mapping allows there, or an escape that could spell such a key. A fast
+// filter: decision logs are read whole, and their lines, as DecisionToJson
+// writes them, pass it.
+bool MayGoBeyondJsonMappingOfDecision(std::string_view line) {
+  static const std::vector<std::pair<std::string, bool>> keys = [] {  // (quoted key, repeated)
+    std::vector<std::pair<std::string, bool>> out;
+    const Descriptor* d = v1::Decision::descriptor();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      if (!f->is_repeated() && f->type() != FieldDescriptor::TYPE_BOOL) continue;
+      out.emplace_back("\"" + f->name() + "\"", f->is_repeated());
+      if (f->camelcase_name() != f->name()) {
+        out.emplace_back("\"" + f->camelcase_name() + "\"", f->is_repeated());
+      }
+    }
+    return out;
+  }();
+  if (line.find("\\u") != std::string_view::npos) return true;
+  for (const auto& [key, repeated] : keys) {
+    for (size_t at = line.find(key); at != std::string_view::npos; at = line.find(key, at + 1)) {
+      size_t value = line.find_first_not_of(" \t\r\n:", at + key.size());
+      if (value == std::string_view::npos) return true;
+      const char c = line[value];
+      if (c == 'n' || (repeated ? c == '[' : c == 't' || c == 'f')) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 // The parser's message on one line, with the allowed values of an enum.
@@ -555,7 +588,9 @@ std::optional<Rejection> ParseDecisionJson(std::string_view line, v1::Decision* 
     return Rejection{v1::UNPARSEABLE,
                      "not a valid decision: " + CleanParseError(std::string(status.message()))};
   }
-  if (auto beyond = BeyondJsonMapping(line, v1::Decision::descriptor())) {
+  if (auto beyond = MayGoBeyondJsonMappingOfDecision(line)
+                        ? BeyondJsonMapping(line, v1::Decision::descriptor())
+                        : std::nullopt) {
     out->Clear();
     return Rejection{v1::UNPARSEABLE, "not a valid decision: " + *beyond};
   }

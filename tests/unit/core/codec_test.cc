@@ -658,6 +658,10 @@ TEST(DecisionJsonTest, ParseRejectsBadLines) {
       {R"({"amount_minor":"lots"})", "not a valid decision"},
       {R"({"capped":"yes"})", "(capped): invalid value \"yes\" for a bool"},
       {R"({"evidence_event_ids":"e1"})", "(evidence_event_ids): a single value for a list"},
+      {R"({"capped" : "yes"})", "(capped): invalid value \"yes\" for a bool"},
+      {R"({"reason":"\"capped\"","capped":1})", "not a valid decision"},
+      {R"({"evidenceEventIds":"e1"})", "(evidence_event_ids): a single value for a list"},
+      {R"({"c\u0061pped":"no"})", "(capped): invalid value \"no\" for a bool"},
   };
   auto check = [&](const auto& c) {
     SCOPED_TRACE(c.line);
