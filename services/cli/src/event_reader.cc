@@ -8,18 +8,24 @@
 #include "interrupt.h"
 
 namespace demerit::cli {
+namespace {
 
-core::Status CheckNotDirectory(const std::string& path, const std::string& what) {
+// An error naming `path` as `what` ("events file"), with `hint`, when it is a
+// directory.
+core::Status CheckNotDirectory(const std::string& path, const std::string& what,
+                               const std::string& hint) {
   struct stat st;
   if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return core::Status::Error("cannot open " + what + " " + path + ": " + std::strerror(EISDIR) +
-                               " (Hint: give a file, or - for standard input)");
+                               " (Hint: " + hint + ")");
   }
   return core::Status::Ok();
 }
 
+}  // namespace
+
 core::Status OpenInputFile(const std::string& path, std::ifstream* in) {
-  if (auto s = CheckNotDirectory(path, "file"); !s.ok()) return s;
+  if (auto s = CheckNotDirectory(path, "file", "give a file"); !s.ok()) return s;
   in->open(path, std::ios::binary);
   if (!*in) return core::Status::Error("cannot read " + path + ": " + std::strerror(errno));
   return core::Status::Ok();
@@ -27,7 +33,10 @@ core::Status OpenInputFile(const std::string& path, std::ifstream* in) {
 
 core::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string& path,
                                                                InputFormat format) {
-  if (auto s = CheckNotDirectory(path, "events file"); !s.ok()) return s;
+  if (auto s = CheckNotDirectory(path, "events file", "give an event file, or - for standard input");
+      !s.ok()) {
+    return s;
+  }
   FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return core::Status::Error("cannot open events file " + path + ": " + std::strerror(errno));

@@ -18,12 +18,8 @@ enum class InputFormat { kNdjson, kBinary };
 // it there.
 constexpr std::string_view kUtf8ByteOrderMark = "\xef\xbb\xbf";
 
-// An error naming `path` as `what` ("events file") when it is a directory:
-// opening one for reading succeeds, and every read of it fails.
-core::Status CheckNotDirectory(const std::string& path, const std::string& what);
-
-// Opens `path` for reading; an error naming it when it is a directory or
-// cannot be opened.
+// Opens `path` for reading; an error naming it when it is a directory (which
+// opens, and then fails every read) or cannot be opened.
 core::Status OpenInputFile(const std::string& path, std::ifstream* in);
 
 // Reads events from a file or standard input, one record at a time: NDJSON
