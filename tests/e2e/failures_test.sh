@@ -54,6 +54,11 @@ done
 "$bin" replay --rules "$rules" --events "$work" > /dev/null 2> "$work/err"
 expect_code "replay --events DIR" 4 $?
 expect_grep "replay --events DIR: message" "^cannot open events file $work: Is a directory (Hint: " "$work/err"
+# A read that fails (standard input is a directory: every read fails with EISDIR)
+# is an error, not the end of the input.
+"$bin" replay --rules "$rules" --events - < "$work" > /dev/null 2> "$work/err"
+expect_code "replay --events - < DIR" 4 $?
+expect_grep "replay --events - < DIR: message" "^cannot read -: Is a directory" "$work/err"
 "$bin" explain "$penalty" --rules "$rules" --decisions "$work/log.ndjson" --events "$work" \
   > /dev/null 2> "$work/err"
 expect_code "explain --events DIR" 4 $?
