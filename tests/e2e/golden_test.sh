@@ -46,6 +46,9 @@ done
 "$bin" replay --rules "$rules" --events "$sample" --from yesterday > /dev/null 2> "$work/err"
 expect_code "replay --from yesterday" 2 $?
 expect_grep "replay --from yesterday" '^--from/--to: bad timestamp "yesterday"' "$work/err"
+"$bin" replay --rules "$rules" --events "$sample" --to 9999-01-01T00:00:00Z > /dev/null 2> "$work/err"
+expect_code "replay --to 9999-01-01" 2 $?
+expect_grep "replay --to 9999-01-01: message" '^--from/--to: bad timestamp "9999-01-01T00:00:00Z": outside 1678..2261' "$work/err"
 "$bin" replay --rules "$rules" --events "$sample" --from 2026-11-03T00:00:00Z \
   --to 2026-11-04T00:00:00Z > /dev/null 2> "$work/err"
 expect_code "replay --from --to" 0 $?

@@ -149,7 +149,14 @@ StatusOr<Nanos> ParseRfc3339(std::string_view s) {
   if (se == 60) se = 59;  // leap second: the last second of the minute
   int64_t seconds = static_cast<int64_t>(date::sys_days{ymd}.time_since_epoch().count()) * 86'400 +
                     h * 3600 + mi * 60 + se - offset;
-  return seconds * kNanosPerSecond + nanos;
+  Nanos instant;
+  if (__builtin_mul_overflow(seconds, kNanosPerSecond, &instant) ||
+      __builtin_add_overflow(instant, nanos, &instant)) {
+    return bad(
+        "outside 1678..2261, the years nanoseconds since 1970 hold "
+        "(1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z)");
+  }
+  return instant;
 }
 
 void AppendDateTime(int64_t seconds, std::string* out) {

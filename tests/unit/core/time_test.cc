@@ -107,6 +107,11 @@ const ParseBad kParseBad[] = {
     {"2026-11-02T01:05:00Z ", "trailing characters"},
     {"2026-11-02T01:05:00.Z", "empty fraction"},
     {"2026-11-02T01:05:00.+08:00", "empty fraction"},
+    // Past what nanoseconds since 1970 hold (1677-09-21..2262-04-11): refused, not wrapped.
+    {"9999-01-01T00:00:00Z", "outside 1678..2261"},
+    {"0001-01-01T00:00:00Z", "outside 1678..2261"},
+    {"2262-04-12T00:00:00Z", "outside 1678..2261"},
+    {"1677-09-21T00:00:00Z", "outside 1678..2261"},
     {"2026-11-02T01:05:00+08", "bad UTC offset"},
     {"2026-11-02T01:05:00+8:00", "bad UTC offset"},
     {"2026-11-02T01:05:00+0800", "bad UTC offset"},
