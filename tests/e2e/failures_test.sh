@@ -108,6 +108,12 @@ for signal in INT TERM; do
     fail "replay stopped by SIG$signal left $(ls "$tmp")"; fi
 done
 set +m
+# A reader that goes away: gen stops at once (a year of 2,000 employees would
+# take minutes), quietly.
+timeout 60 "$bin" gen --rules "$rules" --employees 2000 --days 365 2> "$work/err" | head -1 > "$work/out"
+code=${PIPESTATUS[0]}
+expect_code "gen | head -1" 141 "$code"
+if [ ! -s "$work/err" ]; then pass; else fail "gen | head -1 said: $(head -3 "$work/err")"; fi
 # A reader that goes away: the replay stops quietly and removes its state.
 tmp="$work/tmp-pipe"
 mkdir "$tmp"

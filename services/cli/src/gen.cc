@@ -65,8 +65,11 @@ class Generator {
   Generator(const GenOptions& o, std::vector<GenSite> sites, core::CivilDay start, Sink sink)
       : o_(o), sites_(std::move(sites)), start_(start), sink_(std::move(sink)), rng_(o.seed) {}
 
-  int64_t Run() {
+  // Generates every day, or stops after the first day at whose end `stop`
+  // (if given) is true.
+  int64_t Run(const std::function<bool()>& stop = nullptr) {
     for (int day = 0; day < o_.days; ++day) {
+      if (day > 0 && stop && stop()) return written_;
       for (int e = 0; e < o_.employees; ++e) Day(day, e);
       // Emit today's events, then those delayed to today.
       auto due = delayed_.equal_range(day);
@@ -331,7 +334,8 @@ int RunGen(const GenOptions& options) {
       buffer.clear();
     }
   });
-  int64_t n = gen.Run();
+  // Nothing more can be written once a write has failed.
+  int64_t n = gen.Run([&] { return (*out)->failed(); });
   (*out)->Write(buffer);
   if (auto s = (*out)->Close(); !s.ok()) return OutputFailed(**out, s);
   std::cerr << "generated " << n << " events\n";
