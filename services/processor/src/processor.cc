@@ -268,7 +268,13 @@ bool Processor::Restore(int32_t partition) {
         }
         ++records;
         bytes += static_cast<int64_t>(record->key.size() + record->value.size());
-        if (records % 65536 == 0) (void)store_->Commit();
+        if (records % 65536 == 0) {
+          if (auto s = store_->Commit(); !s.ok()) {
+            Log("ERROR", "restoring partition " + std::to_string(partition) + ": " + s.message());
+            fatal_ = kProcessState;
+            return false;
+          }
+        }
         if (record->offset + 1 >= high) break;
         continue;
       }
@@ -290,7 +296,8 @@ bool Processor::Restore(int32_t partition) {
   }
   store_->Put(CheckpointKey(partition), std::to_string(high));
   if (auto s = store_->Commit(); !s.ok()) {
-    Log("ERROR", s.message());
+    Log("ERROR", "restoring partition " + std::to_string(partition) + ": " + s.message());
+    fatal_ = kProcessState;
     return false;
   }
   double secs = std::chrono::duration<double>(Clock::now() - started).count();
@@ -310,7 +317,7 @@ void Processor::OnAssigned(const std::vector<kafka::TopicPartition>& partitions)
   metrics_.SetRestoring(true);
   for (int32_t n : numbers) {
     if (!Restore(n)) {
-      fatal_ = kProcessKafka;
+      if (fatal_ == 0) fatal_ = kProcessKafka;
       return;
     }
     assigned_.insert(n);

@@ -1,7 +1,11 @@
 #include "demerit/store/rocksdb_state_store.h"
 
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -22,6 +26,60 @@ uint64_t Level0Files(rocksdb::DB* db) {
   if (!db->GetProperty("rocksdb.num-files-at-level0", &files)) return 0;
   return std::strtoull(files.c_str(), nullptr, 10);
 }
+
+// A failed RocksDB call on the state in `dir`, for a person: a full disk says
+// so in words, whatever file RocksDB was writing.
+core::Status StateError(const std::string& dir, const std::string& what, const rocksdb::Status& s) {
+  if (s.IsNoSpace()) {
+    return core::Status::Error("state directory " + dir + ": no space left on device (" + what +
+                               ": " + s.ToString() +
+                               ") (Hint: free space on its file system or give it a larger "
+                               "volume, then run again)");
+  }
+  return core::Status::Error("state directory " + dir + ": " + what + " failed: " + s.ToString() +
+                             " (Hint: check the disk and the directory's permissions)");
+}
+
+// RocksDB's own log, DIR/LOG (the previous one kept as LOG.old), written with
+// stdio. RocksDB's default log must not be used: once a write to it fails (a
+// full disk), its next line aborts the process in RocksDB's checked builds.
+// Here a line that cannot be written is lost, and the error it would have
+// recorded reaches the caller as a status anyway.
+class StateLog final : public rocksdb::Logger {
+ public:
+  explicit StateLog(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::rename(dir + "/LOG", dir + "/LOG.old", ec);  // none: nothing to keep
+    file_ = std::fopen((dir + "/LOG").c_str(), "w");
+  }
+  ~StateLog() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (file_ == nullptr) return;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    std::tm utc{};
+    gmtime_r(&now.tv_sec, &utc);
+    char stamp[64];
+    std::snprintf(stamp, sizeof stamp, "%04d/%02d/%02d-%02d:%02d:%02d.%06ld ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  now.tv_nsec / 1000);
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fputs(stamp, file_);
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);  // errors are ignored: see above
+  }
+
+ protected:
+  rocksdb::Status CloseImpl() override { return rocksdb::Status::OK(); }
+
+ private:
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+};
 
 }  // namespace
 
@@ -109,8 +167,10 @@ rocksdb::Status RocksDbStateStore::Impl::WriteBulk(rocksdb::WriteBatch* part) {
     s = db->IngestExternalFile({path}, ingest);
   }
   if (!s.ok()) {
-    // Nothing of the part is in the database: write it the usual way.
+    // Nothing of the part is in the database. A failed write (a full disk)
+    // is the caller's; any other refusal, write it the usual way.
     std::remove(path.c_str());
+    if (s.IsIOError()) return s;
     return db->Write(write_options, part);
   }
   ++ingested_files;
@@ -124,8 +184,12 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
     const std::string& dir, const RocksDbOptions& options) {
   rocksdb::Options db_options;
   db_options.create_if_missing = true;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.write_buffer_size = options.write_buffer_bytes;
   db_options.avoid_flush_during_shutdown = !options.flush_on_close;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);  // if that fails, so does Open, saying why
+  db_options.info_log = std::make_shared<StateLog>(dir);
   db_options.compression = rocksdb::kLZ4Compression;
   if (options.bulk_load) {
     db_options.level0_file_num_compaction_trigger = kBulkLoadCompactionTrigger;
@@ -138,6 +202,7 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &db);
+  if (s.IsNoSpace()) return StateError(dir, "opening", s);
   if (!s.ok()) {
     return core::Status::Error("cannot open state directory " + dir + ": " + s.ToString() +
                                " (Hint: a writable directory that no other process is using)");
@@ -148,14 +213,14 @@ core::StatusOr<std::unique_ptr<RocksDbStateStore>> RocksDbStateStore::Open(
     // Earlier bulk loads into this directory left their files uncompacted:
     // compact them once, so reads do not have to look into every one.
     s = db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
-    if (!s.ok()) return core::Status::Error("cannot compact state in " + dir + ": " + s.ToString());
+    if (!s.ok()) return StateError(dir, "compacting earlier bulk loads", s);
   }
   impl->write_options.sync = options.sync_writes;
   impl->write_options.disableWAL = !options.write_ahead_log;
   impl->indexed = options.read_your_writes;
+  impl->dir = dir;
   if (options.bulk_load && !options.read_your_writes) {
     impl->bulk_batch_bytes = options.bulk_batch_bytes;
-    impl->dir = dir;
   }
   return std::unique_ptr<RocksDbStateStore>(new RocksDbStateStore(std::move(impl)));
 }
@@ -168,7 +233,7 @@ bool RocksDbStateStore::Get(std::string_view key, std::string* value) {
           : impl_->db->Get(impl_->read_options, k, value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) {
-    if (read_status_.ok()) read_status_ = core::Status::Error("state read failed: " + s.ToString());
+    if (read_status_.ok()) read_status_ = StateError(impl_->dir, "reading state", s);
     return false;
   }
   return true;
@@ -183,10 +248,11 @@ void RocksDbStateStore::Put(std::string_view key, std::string_view value) {
     impl_->plain.Put(k, v);
     if (impl_->bulk_batch_bytes > 0 && impl_->plain.GetDataSize() > impl_->bulk_batch_bytes) {
       // A bulk load writes a large commit in parts: no batch of hundreds of
-      // megabytes next to the memtables.
-      rocksdb::Status s = impl_->WriteBulk(&impl_->plain);
-      if (!s.ok() && write_status_.ok()) {
-        write_status_ = core::Status::Error("state write failed: " + s.ToString());
+      // megabytes next to the memtables. After a failed part the rest of the
+      // commit is dropped: Commit() reports the failure.
+      if (write_status_.ok()) {
+        rocksdb::Status s = impl_->WriteBulk(&impl_->plain);
+        if (!s.ok()) write_status_ = StateError(impl_->dir, "writing state", s);
       }
       impl_->plain.Clear();
     }
@@ -223,7 +289,7 @@ void RocksDbStateStore::Scan(std::string_view begin, std::string_view end,
     if (!visit(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
   }
   if (!it->status().ok() && read_status_.ok()) {
-    read_status_ = core::Status::Error("state scan failed: " + it->status().ToString());
+    read_status_ = StateError(impl_->dir, "scanning state", it->status());
   }
 }
 
@@ -244,7 +310,7 @@ void RocksDbStateStore::ScanReverse(std::string_view begin, std::string_view end
     if (!visit(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;
   }
   if (!it->status().ok() && read_status_.ok()) {
-    read_status_ = core::Status::Error("state scan failed: " + it->status().ToString());
+    read_status_ = StateError(impl_->dir, "scanning state", it->status());
   }
 }
 
@@ -255,7 +321,7 @@ core::Status RocksDbStateStore::Commit() {
     rocksdb::Status s = impl_->bulk_batch_bytes > 0
                             ? impl_->WriteBulk(&impl_->plain)
                             : impl_->db->Write(impl_->write_options, impl_->staged());
-    if (!s.ok()) return core::Status::Error("state write failed: " + s.ToString());
+    if (!s.ok()) return StateError(impl_->dir, "writing state", s);
   }
   impl_->batch.Clear();
   impl_->plain.Clear();
@@ -272,7 +338,7 @@ void RocksDbStateStore::Discard() {
 core::Status RocksDbStateStore::Close() {
   if (auto s = Commit(); !s.ok()) return s;
   rocksdb::Status s = impl_->db->Flush(rocksdb::FlushOptions());
-  if (!s.ok()) return core::Status::Error("state flush failed: " + s.ToString());
+  if (!s.ok()) return StateError(impl_->dir, "flushing state", s);
   return core::Status::Ok();
 }
 

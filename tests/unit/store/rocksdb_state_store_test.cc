@@ -9,10 +9,14 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include "demerit/core/state.h"
 
@@ -636,6 +640,202 @@ TEST(RocksDbStateStoreTest, OpenCreatesMissingDirectory) {
   s->Put("k", std::string(10'000, 'v'));
   ASSERT_TRUE(s->Commit().ok());
   EXPECT_GT(s->ApproximateSize(), 0u);
+}
+
+// ---------------------------------------------------------------------------
+// A full disk.
+
+// A file system whose writes fail with "no space left on device" once
+// `budget` bytes have been written, across every file (the database's own
+// log included).
+class FullDisk final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FullDisk(uint64_t budget)
+      : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()), left_(budget) {}
+  const char* Name() const override { return "FullDisk"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, file, dbg);
+    if (s.ok()) *file = std::make_unique<File>(std::move(*file), this);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                       rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReopenWritableFile(name, options, file, dbg);
+    if (s.ok()) *file = std::make_unique<File>(std::move(*file), this);
+    return s;
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old_name,
+                                      const rocksdb::FileOptions& options,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                      rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReuseWritableFile(name, old_name, options, file, dbg);
+    if (s.ok()) *file = std::make_unique<File>(std::move(*file), this);
+    return s;
+  }
+
+  uint64_t written() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return written_;
+  }
+
+ private:
+  class File final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, FullDisk* disk)
+        : rocksdb::FSWritableFileOwnerWrapper(std::move(file)), disk_(disk) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (!disk_->Take(data.size())) return Full();
+      return target()->Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (!disk_->Take(data.size())) return Full();
+      return target()->Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                       const rocksdb::IOOptions& options,
+                                       rocksdb::IODebugContext* dbg) override {
+      if (!disk_->Take(data.size())) return Full();
+      return target()->PositionedAppend(data, offset, options, dbg);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                       const rocksdb::IOOptions& options,
+                                       const rocksdb::DataVerificationInfo& info,
+                                       rocksdb::IODebugContext* dbg) override {
+      if (!disk_->Take(data.size())) return Full();
+      return target()->PositionedAppend(data, offset, options, info, dbg);
+    }
+
+   private:
+    static rocksdb::IOStatus Full() {
+      return rocksdb::IOStatus::NoSpace("No space left on device");
+    }
+    FullDisk* disk_;
+  };
+
+  bool Take(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (bytes > left_) {
+      left_ = 0;
+      return false;
+    }
+    left_ -= bytes;
+    written_ += bytes;
+    return true;
+  }
+
+  std::mutex mu_;
+  uint64_t left_;
+  uint64_t written_ = 0;
+};
+
+// An environment over a FullDisk whose info log, like that of
+// rocksdb::Env::Default(), is written through the environment's files.
+class FullDiskEnv final : public rocksdb::EnvWrapper {
+ public:
+  explicit FullDiskEnv(std::shared_ptr<FullDisk> disk)
+      : rocksdb::EnvWrapper(rocksdb::NewCompositeEnv(disk)) {}
+  const char* Name() const override { return "FullDiskEnv"; }
+  // RocksDB waits a second after a failed flush before it tries again.
+  void SleepForMicroseconds(int) override {}
+  rocksdb::Status NewLogger(const std::string& name,
+                            std::shared_ptr<rocksdb::Logger>* logger) override {
+    return rocksdb::Env::NewLogger(name, logger);
+  }
+};
+
+// Runs `work` on a store in `dir` whose disk fills after `budget` bytes.
+// Returns the first error, empty when none.
+std::string RunOnFullDisk(const std::string& dir, uint64_t budget, RocksDbOptions options,
+                          const std::function<core::Status(RocksDbStateStore&)>& work,
+                          uint64_t* written = nullptr) {
+  auto disk = std::make_shared<FullDisk>(budget);
+  FullDiskEnv env(disk);
+  options.env = &env;
+  std::string error;
+  {
+    auto store = RocksDbStateStore::Open(dir, options);
+    if (!store.ok()) {
+      error = store.status().message();
+    } else if (auto s = work(**store); !s.ok()) {
+      error = s.message();
+    }
+  }  // closed (and destroyed) on the full disk too
+  if (written != nullptr) *written = disk->written();
+  return error;
+}
+
+// Every size of a full disk, in `steps` steps up to what `work` writes:
+// every failure is reported as no space in the state directory, nothing
+// aborts, and once there is room again the directory opens.
+void ExpectNoSpaceReported(const RocksDbOptions& options,
+                           const std::function<core::Status(RocksDbStateStore&)>& work, int steps) {
+  uint64_t total = 0;
+  {
+    TempDir dir;
+    ASSERT_EQ(RunOnFullDisk(dir.path(), UINT64_MAX, options, work, &total), "");
+  }
+  ASSERT_GT(total, 0u);
+  int failed = 0;
+  for (int step = 0; step < steps; ++step) {
+    const uint64_t budget = total * step / steps;
+    SCOPED_TRACE("disk full after " + std::to_string(budget) + " of " + std::to_string(total) +
+                 " bytes");
+    TempDir dir;
+    std::string error = RunOnFullDisk(dir.path(), budget, options, work);
+    if (error.empty()) continue;
+    ++failed;
+    EXPECT_NE(error.find("state directory " + dir.path()), std::string::npos) << error;
+    EXPECT_NE(error.find("no space left on device"), std::string::npos) << error;
+    EXPECT_NE(error.find("Hint: "), std::string::npos) << error;
+    auto reopened = RocksDbStateStore::Open(dir.path(), options);
+    EXPECT_TRUE(reopened.ok()) << reopened.status().message();
+  }
+  EXPECT_GT(failed, steps / 2) << "most sizes of the disk are too small for the work";
+}
+
+// As replay writes: bulk parts taken in as files, parts through the
+// memtable, and a flush at the end.
+core::Status BulkLoad(RocksDbStateStore& s) {
+  const std::string value(100, 'v');
+  for (int round = 0; round < 4; ++round) {
+    for (int k = 0; k < 500; ++k) s.Put(Padded(round * 1000 + k), value);
+    s.Put("a" + std::to_string(round), value);  // out of order: through the memtable
+    if (auto st = s.Commit(); !st.ok()) return st;
+  }
+  return s.Close();
+}
+
+TEST(RocksDbStateStoreTest, BulkLoadOnAFullDiskReportsNoSpace) {
+  RocksDbOptions options = BulkLoadOptions();
+  options.bulk_batch_bytes = 4096;
+  options.write_buffer_bytes = 16 << 10;
+  ExpectNoSpaceReported(options, BulkLoad, 20);
+}
+
+// As the processor writes: through the write-ahead log, with flushes of the
+// memtable in the background.
+core::Status Transactions(RocksDbStateStore& s) {
+  const std::string value(200, 'v');
+  for (int round = 0; round < 40; ++round) {
+    for (int k = 0; k < 50; ++k) s.Put("k" + std::to_string((round * 37 + k) % 900), value);
+    s.Delete("k" + std::to_string(round));
+    if (auto st = s.Commit(); !st.ok()) return st;
+  }
+  return core::Status::Ok();
+}
+
+TEST(RocksDbStateStoreTest, CommitsOnAFullDiskReportNoSpace) {
+  RocksDbOptions options = CacheFrontedOptions();
+  options.write_ahead_log = true;
+  options.write_buffer_bytes = 32 << 10;
+  ExpectNoSpaceReported(options, Transactions, 20);
 }
 
 // ---------------------------------------------------------------------------

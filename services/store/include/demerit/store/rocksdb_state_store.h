@@ -16,6 +16,7 @@
 #include "demerit/core/status.h"
 
 namespace rocksdb {
+class Env;
 class Iterator;
 struct ReadOptions;
 }  // namespace rocksdb
@@ -52,6 +53,9 @@ struct RocksDbOptions {
   // the lowest level it fits: no memtable, no flush and, for a first load,
   // no compaction. 0: always one write, through the memtable.
   size_t bulk_batch_bytes = size_t{32} << 20;
+  // The environment the database's files are written through. Default:
+  // rocksdb::Env::Default(). Tests pass one that injects faults.
+  rocksdb::Env* env = nullptr;
 };
 
 class RocksDbStateStore final : public core::StateStore {
