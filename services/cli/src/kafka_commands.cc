@@ -117,16 +117,16 @@ int RunTopics(const TopicsOptions& o) {
                                 {t.deadletter, false, false},  {t.changelog, true, true}};
   std::vector<std::string> names;
   for (const auto& w : wanted) names.push_back(w.name);
-  auto counts = (*admin)->PartitionCounts(names, 10000);
-  if (!counts.ok()) {
-    std::cerr << counts.status().message() << "\n";
+  auto layouts = (*admin)->Layouts(names, 10000);
+  if (!layouts.ok()) {
+    std::cerr << layouts.status().message() << "\n";
     return processor::kProcessKafka;
   }
   int problems = 0;
   std::vector<std::string> created;
   for (const auto& w : wanted) {
-    auto it = counts->find(w.name);
-    if (it == counts->end()) {
+    auto it = layouts->find(w.name);
+    if (it == layouts->end()) {
       bool existed = false;
       std::map<std::string, std::string> configs;
       if (w.compact) {
@@ -144,29 +144,39 @@ int RunTopics(const TopicsOptions& o) {
         created.push_back(w.name);
       } else {
         created.push_back(w.name);
-        std::cout << "created " << w.name << ": " << o.partitions << " partitions"
+        std::cout << "created " << w.name << ": " << o.partitions
+                  << " partitions, replication factor " << o.replication
                   << (w.compact ? ", compacted" : "") << "\n";
       }
       continue;
     }
-    std::string note;
-    if (w.must_match && it->second != o.partitions) {
-      note = "has " + std::to_string(it->second) + " partitions, expected " +
-             std::to_string(o.partitions) + " (co-partitioning)";
+    // Every way an existing topic differs from what was asked for.
+    const kafka::TopicLayout& layout = it->second;
+    std::vector<std::string> notes;
+    if (w.must_match && layout.partitions != o.partitions) {
+      notes.push_back("has " + std::to_string(layout.partitions) + " partitions, expected " +
+                      std::to_string(o.partitions) + " (co-partitioning)");
     }
-    if (w.compact && note.empty()) {
+    if (layout.replication < o.replication) {
+      notes.push_back("replication factor " + std::to_string(layout.replication) +
+                      ", expected at least " + std::to_string(o.replication));
+    }
+    if (w.compact) {
       auto cfg = (*admin)->TopicConfig(w.name, 10000);
       if (!cfg.ok()) {
-        note = cfg.status().message();
+        notes.push_back(cfg.status().message());
       } else if ((*cfg)["cleanup.policy"].find("compact") == std::string::npos) {
-        note = "cleanup.policy is \"" + (*cfg)["cleanup.policy"] + "\", expected compact";
+        notes.push_back("cleanup.policy is \"" + (*cfg)["cleanup.policy"] + "\", expected compact");
       }
     }
-    if (note.empty()) {
-      std::cout << "ok      " << w.name << ": " << it->second << " partitions"
+    if (notes.empty()) {
+      std::cout << "ok      " << w.name << ": " << layout.partitions
+                << " partitions, replication factor " << layout.replication
                 << (w.compact ? ", compacted" : "") << "\n";
     } else {
-      std::cout << "WRONG   " << w.name << ": " << note << "\n";
+      std::string joined;
+      for (const auto& n : notes) joined += (joined.empty() ? "" : "; ") + n;
+      std::cout << "WRONG   " << w.name << ": " << joined << "\n";
       ++problems;
     }
   }
@@ -192,7 +202,13 @@ int RunTopics(const TopicsOptions& o) {
     std::cout << "FAILED  topics not visible after creation\n";
     ++problems;
   }
-  return problems == 0 ? static_cast<int>(kExitOk) : static_cast<int>(processor::kProcessKafka);
+  if (problems > 0) {
+    std::cerr << problems << " topic" << (problems == 1 ? " is" : "s are")
+              << " not as asked for (Hint: demerit does not change existing topics: alter or "
+                 "recreate them with the Kafka tools)\n";
+    return processor::kProcessKafka;
+  }
+  return kExitOk;
 }
 
 int RunProduce(const ProduceOptions& o) {

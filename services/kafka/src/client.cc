@@ -175,6 +175,15 @@ core::StatusOr<std::unique_ptr<Admin>> Admin::Connect(const ClientConfig& config
 
 core::StatusOr<std::map<std::string, int>> Admin::PartitionCounts(
     const std::vector<std::string>& topics, int timeout_ms) {
+  auto layouts = Layouts(topics, timeout_ms);
+  if (!layouts.ok()) return layouts.status();
+  std::map<std::string, int> out;
+  for (const auto& [name, layout] : *layouts) out[name] = layout.partitions;
+  return out;
+}
+
+core::StatusOr<std::map<std::string, TopicLayout>> Admin::Layouts(
+    const std::vector<std::string>& topics, int timeout_ms) {
   RdKafka::Metadata* md = nullptr;
   RdKafka::ErrorCode code = impl_->handle->metadata(true, nullptr, &md, timeout_ms);
   if (code != RdKafka::ERR_NO_ERROR) {
@@ -185,11 +194,17 @@ core::StatusOr<std::map<std::string, int>> Admin::PartitionCounts(
     return Status::Error("cannot reach the Kafka brokers: " + why);
   }
   std::unique_ptr<RdKafka::Metadata> owned(md);
-  std::map<std::string, int> out;
+  std::map<std::string, TopicLayout> out;
   std::set<std::string> wanted(topics.begin(), topics.end());
   for (const auto* t : *md->topics()) {
     if (wanted.count(t->topic()) && t->err() == RdKafka::ERR_NO_ERROR) {
-      out[t->topic()] = static_cast<int>(t->partitions()->size());
+      TopicLayout layout;
+      layout.partitions = static_cast<int>(t->partitions()->size());
+      for (const auto* p : *t->partitions()) {
+        int replicas = static_cast<int>(p->replicas()->size());
+        if (layout.replication == 0 || replicas < layout.replication) layout.replication = replicas;
+      }
+      out[t->topic()] = layout;
     }
   }
   return out;

@@ -52,6 +52,12 @@ struct KafkaStatus {
 
 class Consumer;
 
+// How a topic is laid out on the brokers.
+struct TopicLayout {
+  int partitions = 0;
+  int replication = 0;  // the fewest replicas of any of its partitions
+};
+
 // Topic administration and metadata.
 class Admin {
  public:
@@ -59,6 +65,9 @@ class Admin {
   ~Admin();
   // Partition counts of `topics`; a missing topic is absent from the map.
   core::StatusOr<std::map<std::string, int>> PartitionCounts(const std::vector<std::string>& topics,
+                                                             int timeout_ms);
+  // Partitions and replication factor of `topics`; a missing topic is absent from the map.
+  core::StatusOr<std::map<std::string, TopicLayout>> Layouts(const std::vector<std::string>& topics,
                                                              int timeout_ms);
   // Creates a topic; an existing one is not an error: *existed is set instead.
   core::Status CreateTopic(const std::string& name, int partitions, int replication,
