@@ -398,6 +398,16 @@ int RunLag(const LagOptions& o) {
     std::cerr << counts.status().message() << "\n";
     return processor::kProcessKafka;
   }
+  std::string missing;
+  for (const auto& name : inputs) {
+    if (!counts->count(name)) missing += (missing.empty() ? "" : ", ") + name;
+  }
+  if (!missing.empty()) {
+    std::cerr << "lag: missing topics: " << missing
+              << " (Hint: demerit topics --bootstrap ADDR --partitions N creates them; topic names "
+                 "come from the configuration's topics:)\n";
+    return processor::kProcessKafka;
+  }
   // A consumer of the group that never subscribes: it reads the group's offsets only.
   auto consumer = kafka::Consumer::Create(Client(config), group, nullptr);
   if (!consumer.ok()) {
@@ -414,12 +424,16 @@ int RunLag(const LagOptions& o) {
     return processor::kProcessKafka;
   }
   int64_t total = 0;
+  size_t uncommitted = 0;
   for (const auto& tp : *committed) {
     int64_t low = 0, high = 0;
     if (auto s = (*consumer)->Watermarks(tp.topic, tp.partition, &low, &high, 10000); !s.ok()) {
       std::cerr << s.message() << "\n";
       return processor::kProcessKafka;
     }
+    // Without a committed offset the group starts at the partition's first
+    // record (auto.offset.reset=earliest): all of it is still to do.
+    if (tp.offset < 0) ++uncommitted;
     int64_t position = tp.offset < 0 ? low : tp.offset;
     int64_t lag = std::max<int64_t>(0, high - position);
     total += lag;
@@ -427,6 +441,15 @@ int RunLag(const LagOptions& o) {
       std::cout << tp.topic << "\t" << tp.partition << "\tcommitted " << tp.offset << "\tend "
                 << high << "\tlag " << lag << "\n";
     }
+  }
+  if (uncommitted == committed->size()) {
+    std::cerr << "lag: group " << group << " has committed no offsets: the lag counts from the "
+              << "start of each partition (Hint: a processor of another --application-id, or "
+              << "--group, is a different group)\n";
+  } else if (uncommitted > 0) {
+    std::cerr << "lag: group " << group << " has committed no offset on " << uncommitted << " of "
+              << committed->size() << " partitions (committed -1): their lag counts from the "
+              << "start of the partition\n";
   }
   std::cout << total << "\n";
   return kExitOk;

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <chrono>
 #include <future>
@@ -374,10 +375,28 @@ std::optional<Record> Consumer::Poll(int timeout_ms, KafkaStatus* error) {
 
 core::StatusOr<std::vector<TopicPartition>> Consumer::Committed(
     std::vector<TopicPartition> partitions, int timeout_ms) {
-  auto rd = ToRd(partitions);
-  RdKafka::ErrorCode code = impl_->consumer->committed(rd, timeout_ms);
-  auto out = FromRd(rd);
-  Free(rd);
+  // A group coordinator that is still being chosen or loading (a new
+  // cluster, a broker restart) answers again shortly: asked again until the
+  // timeout.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  RdKafka::ErrorCode code;
+  std::vector<TopicPartition> out;
+  while (true) {
+    auto rd = ToRd(partitions);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    code = impl_->consumer->committed(rd, std::max<int>(1, static_cast<int>(left.count())));
+    out = FromRd(rd);
+    Free(rd);
+    const bool coordinator_moving = code == RdKafka::ERR_NOT_COORDINATOR ||
+                                    code == RdKafka::ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+                                    code == RdKafka::ERR_COORDINATOR_NOT_AVAILABLE;
+    if (!coordinator_moving || std::chrono::steady_clock::now() + std::chrono::milliseconds(200) >=
+                                   deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the broker's retry backoff
+  }
   if (code != RdKafka::ERR_NO_ERROR) {
     return Status::Error("reading committed offsets failed: " + RdKafka::err2str(code));
   }
