@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the operator's commands say about a cluster that is not as demerit
 # wants it: lag against missing topics and for a group that never committed,
-# topics whose replication factor is too low.
+# topics whose replication factor is too low, tail of every kind of topic.
 . "$(dirname "$0")/lib.sh" "$@"
 start_broker
 write_config
@@ -35,5 +35,27 @@ total=$(tail -n 1 "$WORK/lag1.out")
 [ "$code" = 0 ] && [ "$total" = 29 ] && grep -q "group demerit has committed no offsets" "$WORK/lag1.err" \
   && pass "lag of a group without offsets: the 29 events from the start, said so" \
   || { fail "lag of a group without offsets: exit $code, total $total"; cat "$WORK/lag1.out" "$WORK/lag1.err" >&2; }
+
+# tail of an input topic: its events as NDJSON that replay reads.
+"$DEMERIT" tail --bootstrap "$BOOTSTRAP" --topic attendance.punches --from-beginning --exit-at-end \
+  > "$WORK/punches.ndjson" 2> "$WORK/punches.err"
+code=$?
+lines=$(grep -c '^{"attendance": *{' "$WORK/punches.ndjson")
+[ "$code" = 0 ] && [ "$lines" = 13 ] && ! grep -qi 'protobuf\|not a decision' "$WORK/punches.err" \
+  && pass "tail of an input topic: 13 events as NDJSON" \
+  || { fail "tail of an input topic: exit $code, $lines events"; head -5 "$WORK/punches.ndjson" "$WORK/punches.err" >&2; }
+"$DEMERIT" replay --rules "$RULES" --events "$WORK/punches.ndjson" -q > /dev/null 2> "$WORK/punches.replay" \
+  && pass "replay reads what tail printed" || { fail "replay of tail's events"; cat "$WORK/punches.replay" >&2; }
+# The changelog and topics that are not demerit's are refused, saying why.
+"$DEMERIT" tail --bootstrap "$BOOTSTRAP" --topic demerit.changelog --from-beginning --exit-at-end \
+  > "$WORK/changelog.out" 2> "$WORK/changelog.err"
+code=$?
+[ "$code" = 2 ] && [ ! -s "$WORK/changelog.out" ] && grep -q "demerit.changelog holds" "$WORK/changelog.err" \
+  && pass "tail of the changelog: refused" \
+  || { fail "tail of the changelog: exit $code"; head -5 "$WORK/changelog.out" "$WORK/changelog.err" >&2; }
+"$DEMERIT" tail --bootstrap "$BOOTSTRAP" --topic some.other --exit-at-end > /dev/null 2> "$WORK/other.err"
+code=$?
+[ "$code" = 2 ] && grep -q "some.other is not one of demerit's topics" "$WORK/other.err" \
+  && pass "tail of a topic not demerit's: refused" || { fail "tail some.other: exit $code"; cat "$WORK/other.err" >&2; }
 
 finish

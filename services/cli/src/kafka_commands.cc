@@ -260,8 +260,25 @@ int RunProduce(const ProduceOptions& o) {
 int RunTail(const TailOptions& o) {
   processor::ProcessorConfig config;
   if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
-  const std::string topic = o.topic.empty() ? config.topics.penalties : o.topic;
-  const bool dead_letters = topic == config.topics.deadletter;
+  const processor::Topics& topics = config.topics;
+  const std::string topic = o.topic.empty() ? topics.penalties : o.topic;
+  // Each of demerit's topics holds one kind of record: decoded as that kind.
+  const std::map<std::string, core::Stream> inputs = topics.Inputs();
+  const auto input = inputs.find(topic);
+  const bool dead_letters = topic == topics.deadletter;
+  if (topic == topics.changelog) {
+    std::cerr << "tail: " << topic << " holds the processor's state records (binary, keyed by "
+              << "state key), not decisions or events (Hint: tail reads " << topics.penalties
+              << ", " << topics.deadletter << " and the input topics)\n";
+    return kExitUsage;
+  }
+  if (topic != topics.penalties && !dead_letters && input == inputs.end()) {
+    std::string known = topics.penalties + ", " + topics.deadletter;
+    for (const auto& [name, stream] : inputs) known += ", " + name;
+    std::cerr << "tail: " << topic << " is not one of demerit's topics (Hint: --topic one of "
+              << known << "; the names come from the configuration's topics:)\n";
+    return kExitUsage;
+  }
   auto admin = kafka::Admin::Connect(Client(config));
   if (!admin.ok()) {
     std::cerr << admin.status().message() << "\n";
@@ -338,15 +355,31 @@ int RunTail(const TailOptions& o) {
     }
     if (record->timestamp_ms > as_of_ms) continue;
     std::string line;
-    if (dead_letters) {
+    const std::string where =
+        topic + "/" + std::to_string(record->partition) + "@" + std::to_string(record->offset);
+    if (input != inputs.end()) {
+      v1::Envelope event;
+      std::optional<core::Rejection> bad =
+          record->has_value
+              ? core::ParseStreamRecord(input->second, record->value, &event)
+              : std::optional<core::Rejection>(core::Rejection{v1::UNPARSEABLE, "empty record"});
+      if (bad) {
+        std::cerr << where << ": not a " << core::StreamName(input->second)
+                  << " event: " << bad->detail << "\n";
+        continue;
+      }
+      line = core::EventToJson(event);
+    } else if (dead_letters) {
       v1::DeadLetter d;
-      d.ParseFromString(record->value);
-      (void)google::protobuf::util::MessageToJsonString(d, &line, json);
+      if (!d.ParseFromString(record->value) ||
+          !google::protobuf::util::MessageToJsonString(d, &line, json).ok()) {
+        std::cerr << where << ": not a dead letter\n";
+        continue;
+      }
     } else {
       v1::Decision d;
       if (!d.ParseFromString(record->value)) {
-        std::cerr << topic << "/" << record->partition << "@" << record->offset
-                  << ": not a decision\n";
+        std::cerr << where << ": not a decision\n";
         continue;
       }
       line = core::DecisionToJson(d);
