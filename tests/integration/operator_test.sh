@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the operator's commands say about a cluster that is not as demerit
 # wants it: lag against missing topics and for a group that never committed,
-# topics whose replication factor is too low, tail of every kind of topic.
+# topics whose replication factor is too low, tail of every kind of topic,
+# and /readyz of an instance without partitions or without brokers.
 . "$(dirname "$0")/lib.sh" "$@"
 start_broker
 write_config
@@ -58,4 +59,65 @@ code=$?
 [ "$code" = 2 ] && grep -q "some.other is not one of demerit's topics" "$WORK/other.err" \
   && pass "tail of a topic not demerit's: refused" || { fail "tail some.other: exit $code"; cat "$WORK/other.err" >&2; }
 
+# /readyz: three instances for two partitions; the one without a partition is not ready.
+# The group's default session timeout (45 s), so that brokers gone do not
+# show as partitions revoked first.
+sed -i 's/session.timeout.ms: "6000"/session.timeout.ms: "45000"/; s/heartbeat.interval.ms: "1000"/heartbeat.interval.ms: "3000"/' \
+  "$WORK/config.yaml"
+for name in a b c; do start_processor "$name"; done
+port_of() { grep -o 'metrics and health on port [0-9]*' "$WORK/$1.log" | grep -o '[0-9]*$'; }
+ready() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")/readyz"; }
+assigned_of() {
+  curl -s "http://127.0.0.1:$(port_of "$1")/metrics" | awk '/^demerit_assigned_partitions / {print $2}'
+}
+# Until each has had an assignment (its log says so) and the group is settled:
+# two partitions given out, one instance with none.
+idle=""
+for _ in $(seq 1 240); do
+  idle=""
+  counts=""
+  for name in a b c; do
+    grep -q 'assigned partitions:' "$WORK/$name.log" 2> /dev/null || { counts=""; break; }
+    n=$(assigned_of "$name")
+    counts="$counts ${n:-?}"
+    [ "$n" = 0 ] && idle=$name
+  done
+  sorted=$(echo $counts | tr ' ' '\n' | sort | tr '\n' ' ')
+  [ "$sorted" = "0 1 1 " ] && break
+  idle=""
+  sleep 0.5
+done
+if [ -z "$idle" ]; then
+  fail "no instance without a partition"
+else
+  busy=""
+  for name in a b c; do [ "$name" != "$idle" ] && busy="$busy $name"; done
+  codes=""
+  for name in $busy; do codes="$codes $(ready "$name")"; done
+  [ "$(ready "$idle")" = 503 ] && [ "$codes" = " 200 200" ] \
+    && curl -sf "http://127.0.0.1:$(port_of "$idle")/healthz" > /dev/null \
+    && pass "/readyz: 503 without a partition, 200 with; /healthz 200" \
+    || fail "/readyz: $idle (no partition) $(ready "$idle"), the others$codes"
+fi
+# Without brokers: not ready (well before the group would revoke the
+# partitions), still alive.
+bash "$ROOT/ops/kafka/stop.sh" "$KAFKA_DIR" --keep > /dev/null 2>&1
+name=${busy# }; name=${name%% *}
+code=""
+for _ in $(seq 1 60); do
+  code=$(ready "$name")
+  [ "$code" = 503 ] && break
+  sleep 0.5
+done
+[ "$code" = 503 ] && curl -sf "http://127.0.0.1:$(port_of "$name")/healthz" > /dev/null \
+  && pass "/readyz 503 without brokers, /healthz 200" || fail "/readyz without brokers: $code"
+# The broker back on its port: ready again.
+bash "$ROOT/ops/kafka/start.sh" --data-dir "$KAFKA_DIR" --port "${BOOTSTRAP##*:}" > /dev/null \
+  2>> "$WORK/broker-start.log" || fail "broker restart"
+for _ in $(seq 1 120); do
+  code=$(ready "$name")
+  [ "$code" = 200 ] && break
+  sleep 0.5
+done
+[ "$code" = 200 ] && pass "/readyz 200 once the broker is back" || fail "/readyz after the broker came back: $code"
 finish

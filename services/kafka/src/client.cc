@@ -435,6 +435,15 @@ std::vector<TopicPartition> Consumer::Assignment() {
   return out;
 }
 
+bool Consumer::BrokersReachable(int timeout_ms) {
+  RdKafka::Metadata* md = nullptr;
+  if (impl_->consumer->metadata(false, nullptr, &md, timeout_ms) != RdKafka::ERR_NO_ERROR) {
+    return false;
+  }
+  delete md;
+  return true;
+}
+
 bool Consumer::Close(int timeout_ms) {
   if (!impl_ || impl_->closed || !impl_->consumer) return true;
   impl_->closed = true;

@@ -20,6 +20,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
+// A loop that has not gone round for this long is held up: not ready.
+constexpr std::chrono::seconds kLoopStalled{15};
+// How often readiness asks the brokers whether they are there.
+constexpr std::chrono::seconds kBrokerCheck{5};
+
 // The wall clock, as event times count (the engine never reads a clock).
 core::Nanos WallClockNow() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -93,7 +98,13 @@ class Processor : public kafka::RebalanceListener {
 
   metrics::Metrics metrics_;
   std::unique_ptr<metrics::HttpServer> http_;
+  // Ready (/readyz): partitions assigned and their state restored, brokers up.
   std::atomic<bool> ready_{false};
+  std::atomic<Clock::rep> last_turn_{0};  // when the loop last went round
+  bool restored_ = false;
+  bool brokers_up_ = true;
+  Clock::time_point next_broker_check_;
+  void UpdateReady();
   // Next offset to read per input partition, and the last committed one.
   std::map<std::pair<std::string, int32_t>, int64_t> positions_;
   std::map<std::pair<std::string, int32_t>, int64_t> committed_;
@@ -112,8 +123,12 @@ class Processor : public kafka::RebalanceListener {
 };
 
 int Processor::Start() {
-  auto http = metrics::HttpServer::Start(config_.metrics_listen, &metrics_,
-                                         [this] { return ready_.load(); });
+  // Not ready either while the loop is held up (a commit or an abort waiting
+  // for brokers that are gone).
+  auto http = metrics::HttpServer::Start(config_.metrics_listen, &metrics_, [this] {
+    return ready_.load() && Clock::now().time_since_epoch().count() - last_turn_.load() <
+                                std::chrono::duration_cast<Clock::duration>(kLoopStalled).count();
+  });
   if (!http.ok()) {
     Log("ERROR", http.status().message());
     return kProcessConfig;
@@ -312,8 +327,8 @@ void Processor::OnAssigned(const std::vector<kafka::TopicPartition>& partitions)
   std::set<int32_t> numbers;
   for (const auto& p : partitions) numbers.insert(p.partition);
   cache_->Clear();
-  ready_ = false;
-  metrics_.SetReady(false);
+  restored_ = false;
+  UpdateReady();
   metrics_.SetRestoring(true);
   for (int32_t n : numbers) {
     if (!Restore(n)) {
@@ -324,14 +339,16 @@ void Processor::OnAssigned(const std::vector<kafka::TopicPartition>& partitions)
   }
   metrics_.SetRestoring(false);
   metrics_.SetAssignedPartitions(static_cast<int>(assigned_.size()));
-  ready_ = true;
-  metrics_.SetReady(true);
+  restored_ = true;
+  UpdateReady();
   std::string list;
   for (int32_t n : numbers) list += " " + std::to_string(n);
   Log("INFO", "assigned partitions:" + (list.empty() ? std::string(" none") : list));
 }
 
 void Processor::OnRevoked(const std::vector<kafka::TopicPartition>& partitions) {
+  restored_ = false;
+  UpdateReady();
   // Finish the open transaction while the partitions are still ours.
   if (in_transaction_) Commit();
   cache_->Clear();
@@ -523,6 +540,30 @@ void Processor::ReportLag() {
   }
 }
 
+// An instance without partitions (more instances than partitions) has
+// nothing to serve: not ready either.
+void Processor::UpdateReady() {
+  bool brokers_up = brokers_up_;
+  if (consumer_ && Clock::now() >= next_broker_check_) {
+    // A metadata request: a millisecond while the brokers answer; while they
+    // do not, the loop has nothing to do anyway.
+    brokers_up = consumer_->BrokersReachable(1000);
+    next_broker_check_ = Clock::now() + kBrokerCheck;
+  }
+  if (brokers_up != brokers_up_) {
+    brokers_up_ = brokers_up;
+    if (brokers_up) {
+      Log("INFO", "the brokers are reachable again");
+    } else {
+      Log("WARN", "every broker is unreachable: not ready until one answers");
+    }
+  }
+  const bool ready = restored_ && !assigned_.empty() && brokers_up;
+  if (ready == ready_.load()) return;
+  ready_ = ready;
+  metrics_.SetReady(ready);
+}
+
 void Processor::ReloadRules() {
   rules_fingerprint_ = RuleFilesFingerprint(config_.rules);
   auto loaded = LoadRuleDirectory(config_.rules);
@@ -574,6 +615,8 @@ int Processor::Run() {
     }
     if (record && !Process(*record) && fatal_ != 0) break;
     producer_->Poll();
+    UpdateReady();
+    last_turn_ = Clock::now().time_since_epoch().count();
     if (in_transaction_ &&
         Clock::now() - transaction_start_ >= std::chrono::milliseconds(config_.commit_interval_ms)) {
       if (!Commit()) break;

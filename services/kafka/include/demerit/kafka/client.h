@@ -111,6 +111,8 @@ class Consumer {
   core::Status Watermarks(const std::string& topic, int32_t partition, int64_t* low, int64_t* high,
                           int timeout_ms);
   std::vector<TopicPartition> Assignment();
+  // Whether a broker answers a metadata request within timeout_ms.
+  bool BrokersReachable(int timeout_ms);
   // Low and high watermarks as of the last fetch (no request); false if unknown.
   bool CachedWatermarks(const std::string& topic, int32_t partition, int64_t* low,
                         int64_t* high);
