@@ -124,4 +124,12 @@ if [ "$(wc -l < "$work/out")" = 1 ]; then pass; else fail "replay | head -1 prin
 if [ ! -s "$work/err" ]; then pass; else fail "replay | head -1 said: $(head -3 "$work/err")"; fi
 if [ -z "$(ls -A "$tmp")" ]; then pass; else fail "replay | head -1 left $(ls "$tmp")"; fi
 
+# A --config file that cannot be read is an input file that could not be used
+# (exit 4) for every command that takes one, and names the file.
+for cmd in "replay --rules $rules" "audit diff --rules $rules --to-committed demerit" "lag" "tail"; do
+  $bin $cmd --config "$work/no-such.yaml" > /dev/null 2> "$work/err"
+  expect_code "$cmd --config missing" 4 $?
+  expect_grep "$cmd --config missing" "no-such.yaml: cannot read the configuration file" "$work/err"
+done
+
 finish "cli failures"

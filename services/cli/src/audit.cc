@@ -141,11 +141,8 @@ core::Status FilterByTime(const std::string& in_path, const std::string& out_pat
 // decisions of exactly the input up to them. Returns an exit code.
 int ReadAtCommittedOffsets(const AuditDiffOptions& o, const TailOptions& tail,
                            ReplayOptions* replay) {
-  auto config = KafkaSettings(o.kafka);
-  if (!config.ok()) {
-    std::cerr << config.status().message() << "\n";
-    return kExitUsage;
-  }
+  processor::ProcessorConfig config;
+  if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
   auto same = [](const std::vector<kafka::TopicPartition>& a,
                  const std::vector<kafka::TopicPartition>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
@@ -154,7 +151,7 @@ int ReadAtCommittedOffsets(const AuditDiffOptions& o, const TailOptions& tail,
   };
   constexpr int kAttempts = 3;
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-    auto before = CommittedInputOffsets(*config, o.to_committed);
+    auto before = CommittedInputOffsets(config, o.to_committed);
     if (!before.ok()) {
       std::cerr << before.status().message() << "\n";
       return processor::kProcessKafka;
@@ -167,7 +164,7 @@ int ReadAtCommittedOffsets(const AuditDiffOptions& o, const TailOptions& tail,
       return kExitUsage;
     }
     if (int code = RunTail(tail); code != kExitOk) return code;
-    auto after = CommittedInputOffsets(*config, o.to_committed);
+    auto after = CommittedInputOffsets(config, o.to_committed);
     if (!after.ok()) {
       std::cerr << after.status().message() << "\n";
       return processor::kProcessKafka;

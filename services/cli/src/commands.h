@@ -30,7 +30,9 @@ struct KafkaOptions {
 };
 
 // The settings of a Kafka command: defaults, --config, flags, environment.
-core::StatusOr<processor::ProcessorConfig> KafkaSettings(const KafkaOptions& options);
+// Returns kExitOk, or the exit code after saying why on stderr: kExitIo when
+// --config cannot be read, kExitUsage when it is not valid.
+int KafkaSettings(const KafkaOptions& options, processor::ProcessorConfig* config);
 
 struct ReplayOptions {
   std::string rules_dir = "rules";

@@ -42,10 +42,12 @@ kafka::ClientConfig Client(const processor::ProcessorConfig& c) {
   return kafka::ClientConfig{c.bootstrap, c.kafka};
 }
 
+}  // namespace
+
 // The settings of a Kafka command (defaults, --config, --bootstrap, the
 // environment), or the exit code: 4 when --config cannot be read, 2 when it is
 // not valid.
-int Settings(const KafkaOptions& o, processor::ProcessorConfig* config) {
+int KafkaSettings(const KafkaOptions& o, processor::ProcessorConfig* config) {
   if (!o.config_file.empty()) {
     auto text = processor::ReadFile(o.config_file);
     if (!text.ok()) {
@@ -63,21 +65,10 @@ int Settings(const KafkaOptions& o, processor::ProcessorConfig* config) {
 }
 
 
-}  // namespace
-
-core::StatusOr<processor::ProcessorConfig> KafkaSettings(const KafkaOptions& o) {
-  processor::ProcessorConfig config;
-  if (!o.config_file.empty()) {
-    if (auto s = processor::LoadConfigFile(o.config_file, &config); !s.ok()) return s;
-  }
-  if (!o.bootstrap.empty()) config.bootstrap = o.bootstrap;
-  processor::ApplyEnvironment(&config);
-  return config;
-}
 
 int RunProcess(const ProcessOptions& o) {
   processor::ProcessorConfig config;
-  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
   if (!o.rules.empty()) config.rules = o.rules;
   if (!o.state.empty()) config.state = o.state;
   if (!o.metrics_listen.empty()) config.metrics_listen = o.metrics_listen;
@@ -95,7 +86,7 @@ int RunProcess(const ProcessOptions& o) {
 
 int RunTopics(const TopicsOptions& o) {
   processor::ProcessorConfig config;
-  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
   if (o.partitions < 1 || o.replication < 1) {
     std::cerr << "--partitions and --replication must be at least 1\n";
     return kExitUsage;
@@ -213,7 +204,7 @@ int RunTopics(const TopicsOptions& o) {
 
 int RunProduce(const ProduceOptions& o) {
   processor::ProcessorConfig config;
-  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
   InputFormat format = InputFormat::kNdjson;
   if (o.input_format == "pb" ||
       (o.input_format == "auto" && (o.events.ends_with(".pb") || o.events.ends_with(".bin")))) {
@@ -259,7 +250,7 @@ int RunProduce(const ProduceOptions& o) {
 
 int RunTail(const TailOptions& o) {
   processor::ProcessorConfig config;
-  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
   const processor::Topics& topics = config.topics;
   const std::string topic = o.topic.empty() ? topics.penalties : o.topic;
   // Each of demerit's topics holds one kind of record: decoded as that kind.
@@ -417,7 +408,7 @@ int ReadPenaltiesToFile(const KafkaOptions& kafka, const std::string& as_of,
 
 int RunLag(const LagOptions& o) {
   processor::ProcessorConfig config;
-  if (int code = Settings(o.kafka, &config); code != kExitOk) return code;
+  if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
   const std::string group = o.group.empty() ? config.application_id : o.group;
   auto admin = kafka::Admin::Connect(Client(config));
   if (!admin.ok()) {

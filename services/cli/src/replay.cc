@@ -115,12 +115,9 @@ int RunReplay(const ReplayOptions& options) {
   std::unique_ptr<EventReader> file_reader;
   std::unique_ptr<KafkaEventSource> kafka_source;
   if (from_kafka) {
-    auto config = KafkaSettings(options.kafka);
-    if (!config.ok()) {
-      std::cerr << config.status().message() << "\n";
-      return kExitUsage;
-    }
-    auto source = KafkaEventSource::Connect(*config, options.to_committed);
+    processor::ProcessorConfig config;
+    if (int code = KafkaSettings(options.kafka, &config); code != kExitOk) return code;
+    auto source = KafkaEventSource::Connect(config, options.to_committed);
     if (!source.ok()) {
       std::cerr << source.status().message() << "\n";
       return processor::kProcessKafka;
