@@ -64,8 +64,6 @@ int KafkaSettings(const KafkaOptions& o, processor::ProcessorConfig* config) {
   return kExitOk;
 }
 
-
-
 int RunProcess(const ProcessOptions& o) {
   processor::ProcessorConfig config;
   if (int code = KafkaSettings(o.kafka, &config); code != kExitOk) return code;
