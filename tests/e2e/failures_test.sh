@@ -124,6 +124,13 @@ if [ "$(wc -l < "$work/out")" = 1 ]; then pass; else fail "replay | head -1 prin
 if [ ! -s "$work/err" ]; then pass; else fail "replay | head -1 said: $(head -3 "$work/err")"; fi
 if [ -z "$(ls -A "$tmp")" ]; then pass; else fail "replay | head -1 left $(ls "$tmp")"; fi
 
+# Commands that print with std::cout are checked at exit.
+for cmd in "rules check $rules" "rules test $rules"; do
+  $bin $cmd > /dev/full 2> "$work/err"
+  expect_code "$cmd > /dev/full" 4 $?
+  expect_grep "$cmd > /dev/full" "cannot write standard output: No space left on device" "$work/err"
+done
+
 # A --config file that cannot be read is an input file that could not be used
 # (exit 4) for every command that takes one, and names the file.
 for cmd in "replay --rules $rules" "audit diff --rules $rules --to-committed demerit" "lag" "tail"; do

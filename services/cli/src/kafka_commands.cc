@@ -12,6 +12,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "commands.h"
+#include "output.h"
 #include "decision_table.h"
 #include "demerit/core/codec.h"
 #include "demerit/kafka/client.h"
@@ -321,18 +322,14 @@ int RunTail(const TailOptions& o) {
   EndWatch watch(reader->get(), ends);
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
-  std::ofstream file;
-  if (o.out != "-") {
-    file.open(o.out, std::ios::binary);
-    if (!file) {
-      std::cerr << "cannot write " << o.out << "\n";
-      return kExitIo;
-    }
+  auto out = Output::Open(o.out);
+  if (!out.ok()) {
+    std::cerr << out.status().message() << "\n";
+    return kExitIo;
   }
-  std::ostream& out = o.out == "-" ? std::cout : file;
   int64_t printed = 0;
   bool stuck = false;
-  while (!(o.exit_at_end && watch.Done())) {
+  while (!(o.exit_at_end && watch.Done()) && !(*out)->failed()) {
     kafka::KafkaStatus error;
     auto record = (*reader)->Poll(200, &error);
     if (!error.ok()) std::cerr << "consumer: " << error.message << "\n";
@@ -373,10 +370,13 @@ int RunTail(const TailOptions& o) {
       }
       line = core::DecisionToJson(d);
     }
-    out << line << "\n";
+    line += '\n';
+    (*out)->Write(line);
     ++printed;
   }
-  out.flush();
+  // A failed write ends the read: explain, export and audit read the topic
+  // through a file, and a short one would decide on part of it.
+  if (auto s = (*out)->Close(); !s.ok()) return OutputFailed(**out, s);
   std::cerr << "read " << printed << " records from " << topic << "\n";
   if (stuck) {
     std::cerr << topic << " could not be read to its end\n";

@@ -1,10 +1,13 @@
 // The demerit command.
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include "commands.h"
+#include "output.h"
 
 int main(int argc, char** argv) {
   using namespace demerit::cli;
@@ -221,20 +224,32 @@ int main(int argc, char** argv) {
   if (*replay_cmd || *gen_cmd || *diff_cmd || *explain_cmd || *export_cmd) {
     std::signal(SIGPIPE, SIG_IGN);
   }
-  if (*replay_cmd) {
-    replay.process_ends = true;
-    return RunReplay(replay);
+  auto dispatch = [&]() -> int {
+    if (*replay_cmd) {
+      replay.process_ends = true;
+      return RunReplay(replay);
+    }
+    if (*check_cmd) return RunRulesCheck(check_dir, previous_dir);
+    if (*test_cmd) return RunRulesTest(test_dir, verbose);
+    if (*gen_cmd) return RunGen(gen);
+    if (*process_cmd) return RunProcess(process);
+    if (*topics_cmd) return RunTopics(topics);
+    if (*produce_cmd) return RunProduce(produce);
+    if (*tail_cmd) return RunTail(tail);
+    if (*diff_cmd) return RunAuditDiff(diff);
+    if (*explain_cmd) return RunExplain(explain);
+    if (*export_cmd) return RunExport(export_options);
+    if (*lag_cmd) return RunLag(lag);
+    return kExitUsage;
+  };
+  int code = dispatch();
+  // What a command printed with std::cout (rules check and test, topics,
+  // lag) is checked here; the commands that write through Output did so.
+  std::cout.flush();
+  if ((!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) && code != kExitIo &&
+      code != kExitPipeClosed) {
+    std::cerr << "cannot write standard output: " << std::strerror(errno) << "\n";
+    return kExitIo;
   }
-  if (*check_cmd) return RunRulesCheck(check_dir, previous_dir);
-  if (*test_cmd) return RunRulesTest(test_dir, verbose);
-  if (*gen_cmd) return RunGen(gen);
-  if (*process_cmd) return RunProcess(process);
-  if (*topics_cmd) return RunTopics(topics);
-  if (*produce_cmd) return RunProduce(produce);
-  if (*tail_cmd) return RunTail(tail);
-  if (*diff_cmd) return RunAuditDiff(diff);
-  if (*explain_cmd) return RunExplain(explain);
-  if (*export_cmd) return RunExport(export_options);
-  if (*lag_cmd) return RunLag(lag);
-  return kExitUsage;
+  return code;
 }
