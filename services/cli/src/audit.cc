@@ -21,7 +21,7 @@ namespace demerit::cli {
 namespace {
 
 struct Log {
-  std::map<std::string, v1::Decision> standing;  // by penalty_id
+  core::Ledger ledger;
   size_t records = 0;
   size_t issued_twice = 0;         // an id issued while it already stood
   size_t unmatched_reversals = 0;  // a reversal of an id that did not stand
@@ -40,19 +40,24 @@ core::Status ReadLog(const std::string& path, Log* log) {
     // A reversal carries the content of the issue it reverses.
     const std::string& id = d.kind() == v1::REVERSAL ? d.reverses_penalty_id() : d.penalty_id();
     if (core::DecisionId(d) != id) log->tampered.emplace_back(at() + d.penalty_id(), d);
-    if (d.kind() == v1::REVERSAL) {
-      if (log->standing.erase(d.reverses_penalty_id()) == 0) {
+    switch (log->ledger.Add(d)) {
+      case core::Ledger::Change::kIssued:
+      case core::Ledger::Change::kReversed:
+        break;
+      case core::Ledger::Change::kReversalOfNothing:
         ++log->unmatched_reversals;
         log->problems.push_back(at() + "reversal " + d.penalty_id() + " of " +
                                 d.reverses_penalty_id() + ", which does not stand");
-      }
-    } else {
-      if (log->standing.count(d.penalty_id())) {
+        break;
+      case core::Ledger::Change::kIssuedAgain:
         ++log->issued_twice;
         log->problems.push_back(at() + d.penalty_id() +
                                 " issued again without a reversal between");
-      }
-      log->standing[d.penalty_id()] = d;
+        break;
+      case core::Ledger::Change::kNeither:
+        log->problems.push_back(at() + "decision " + d.penalty_id() +
+                                " is neither ISSUE nor REVERSAL");
+        break;
     }
   });
 }
@@ -262,16 +267,16 @@ int RunAuditDiff(const AuditDiffOptions& o) {
   std::vector<const v1::Decision*> missing, extra;
   std::vector<std::pair<const v1::Decision*, const v1::Decision*>> different;
   std::multimap<std::string, const v1::Decision*> left_by_subject;
-  for (const auto& [id, d] : left.standing) {
-    auto same_id = right.standing.find(id);
-    if (same_id == right.standing.end()) {
+  for (const auto& [id, d] : left.ledger.standing()) {
+    auto same_id = right.ledger.standing().find(id);
+    if (same_id == right.ledger.standing().end()) {
       left_by_subject.emplace(Subject(d), &d);
     } else if (!DifferentFields(d, same_id->second).empty()) {
       different.emplace_back(&d, &same_id->second);  // the id kept, a field changed
     }
   }
-  for (const auto& [id, d] : right.standing) {
-    if (left.standing.count(id)) continue;
+  for (const auto& [id, d] : right.ledger.standing()) {
+    if (left.ledger.standing().count(id)) continue;
     auto it = left_by_subject.find(Subject(d));
     if (it != left_by_subject.end()) {
       different.emplace_back(it->second, &d);
@@ -345,11 +350,12 @@ int RunAuditDiff(const AuditDiffOptions& o) {
     }
   }
   if (int code = WriteOutput("-", report.str()); code != kExitOk) return code;
-  std::cerr << (agree ? "agree" : "DISAGREE") << ": " << left.standing.size() << " standing in "
-            << o.decisions << " (" << left.records << " records), " << right.standing.size()
-            << " in " << o.against << " (" << right.records << " records); " << missing.size()
-            << " missing, " << extra.size() << " extra, " << different.size() << " different, "
-            << tampered << " tampered, " << problems << " log problems\n";
+  std::cerr << (agree ? "agree" : "DISAGREE") << ": " << left.ledger.standing().size()
+            << " standing in " << o.decisions << " (" << left.records << " records), "
+            << right.ledger.standing().size() << " in " << o.against << " (" << right.records
+            << " records); " << missing.size() << " missing, " << extra.size() << " extra, "
+            << different.size() << " different, " << tampered << " tampered, " << problems
+            << " log problems\n";
   return agree ? kExitOk : kExitRejected;
 }
 

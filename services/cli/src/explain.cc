@@ -296,7 +296,7 @@ int RunExplain(const ExplainOptions& options) {
   // stand at the end of the log.
   std::optional<v1::Decision> issue;
   std::vector<HistoryEntry> history;
-  std::map<std::string, v1::Decision> standing;  // on the same counter, by penalty_id
+  core::Ledger standing;  // of the same counter
   const std::string subject = Subject(*named);
   auto visit = [&](int64_t line, const v1::Decision& d) {
     bool mine = (d.kind() == v1::ISSUE && d.penalty_id() == issue_id) ||
@@ -309,11 +309,7 @@ int RunExplain(const ExplainOptions& options) {
         d.counter() != named->counter()) {
       return;
     }
-    if (d.kind() == v1::REVERSAL) {
-      standing.erase(d.reverses_penalty_id());
-    } else if (d.kind() == v1::ISSUE) {
-      standing[d.penalty_id()] = d;
-    }
+    standing.Add(d);
   };
   status = log.ForEach(QuotedForFilter(named->employee_id()), visit, on_bad);
   if (!status.ok()) {
@@ -348,7 +344,7 @@ int RunExplain(const ExplainOptions& options) {
                     "; shown as its reversal " + named->penalty_id() + " describes it");
   }
   const v1::Decision& d = *issue;
-  const bool stands = standing.count(issue_id) > 0;
+  const bool stands = standing.Stands(issue_id);
   const core::Nanos at = core::ToNanos(d.occurred_at());
   const std::string qualified = d.pack() + "/" + d.rule_id();
 
@@ -416,7 +412,7 @@ int RunExplain(const ExplainOptions& options) {
     return row;
   };
   rows.push_back(row_of(d, OccurrenceRow::Status::kThis));
-  for (const auto& [id, other] : standing) {
+  for (const auto& [id, other] : standing.standing()) {
     if (id != issue_id && in_window(other)) {
       rows.push_back(row_of(other, OccurrenceRow::Status::kStanding));
     }

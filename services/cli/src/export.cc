@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "demerit/core/codec.h"
+#include "demerit/core/engine.h"
 #include "demerit/core/facts.h"
 #include "demerit/core/time.h"
 #include "demerit/processor/rule_files.h"
@@ -172,8 +173,8 @@ int RunExport(const ExportOptions& options) {
     }
     in = &file;
   }
-  // The issues of this site and month standing so far, by penalty_id.
-  std::map<std::string, v1::Decision> standing;
+  // The issues of this site and month standing so far.
+  core::Ledger ledger;
   int64_t problems = 0;
   auto problem = [&](int64_t line, const std::string& what) {
     ++problems;
@@ -184,19 +185,18 @@ int RunExport(const ExportOptions& options) {
     if (core::FormatMonth(site->zone.ToCivil(core::ToNanos(d.occurred_at())).day) != o.period) {
       return;
     }
-    switch (d.kind()) {
-      case v1::ISSUE:
-        if (!standing.emplace(d.penalty_id(), d).second) {
-          problem(line, d.penalty_id() + " issued again while it stands; counted once");
-        }
+    switch (ledger.Add(d)) {
+      case core::Ledger::Change::kIssued:
+      case core::Ledger::Change::kReversed:
         break;
-      case v1::REVERSAL:
-        if (standing.erase(d.reverses_penalty_id()) == 0) {
-          problem(line, "reversal " + d.penalty_id() + " of " + d.reverses_penalty_id() +
-                            ", which does not stand; ignored");
-        }
+      case core::Ledger::Change::kIssuedAgain:
+        problem(line, d.penalty_id() + " issued again while it stands; counted once");
         break;
-      default:
+      case core::Ledger::Change::kReversalOfNothing:
+        problem(line, "reversal " + d.penalty_id() + " of " + d.reverses_penalty_id() +
+                          ", which does not stand; ignored");
+        break;
+      case core::Ledger::Change::kNeither:
         problem(line, "decision " + d.penalty_id() + " is neither ISSUE nor REVERSAL; ignored");
     }
   };
@@ -216,7 +216,7 @@ int RunExport(const ExportOptions& options) {
   // One row per employee (and currency, should a site ever have changed its
   // currency within the month), sorted by employee_id.
   std::map<std::pair<std::string, std::string>, PayrollRow> rows;
-  for (const auto& [id, d] : standing) {
+  for (const auto& [id, d] : ledger.standing()) {
     PayrollRow& row = rows[{d.employee_id(), d.currency()}];
     row.fines_minor += d.amount_minor();
     row.capped_minor += d.capped_minor();

@@ -1139,13 +1139,18 @@ void ForEachStandingDecision(StateStore& state,
   }
 }
 
-void Ledger::Add(const v1::Decision& decision) {
-  if (decision.kind() == v1::REVERSAL) {
-    ++reversed_;
-    standing_.erase(decision.reverses_penalty_id());
-  } else {
-    ++issued_;
-    standing_[decision.penalty_id()] = decision;
+Ledger::Change Ledger::Add(const v1::Decision& decision) {
+  switch (decision.kind()) {
+    case v1::ISSUE:
+      ++issued_;
+      return standing_.emplace(decision.penalty_id(), decision).second ? Change::kIssued
+                                                                       : Change::kIssuedAgain;
+    case v1::REVERSAL:
+      ++reversed_;
+      return standing_.erase(decision.reverses_penalty_id()) > 0 ? Change::kReversed
+                                                                 : Change::kReversalOfNothing;
+    default:
+      return Change::kNeither;
   }
 }
 

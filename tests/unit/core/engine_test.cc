@@ -623,6 +623,33 @@ TEST(Ledger, StandingIsIssuesMinusReversals) {
   EXPECT_EQ(ledger.reversed(), 1u);
 }
 
+TEST(Ledger, SaysWhatEachDecisionDidAndMalformedOnesChangeNothing) {
+  auto decision = [](v1::DecisionKind kind, const std::string& id, const std::string& reverses,
+                     int64_t amount) {
+    v1::Decision d;
+    d.set_kind(kind);
+    d.set_penalty_id(id);
+    d.set_reverses_penalty_id(reverses);
+    d.set_amount_minor(amount);
+    return d;
+  };
+  using Change = Ledger::Change;
+  Ledger ledger;
+  EXPECT_EQ(ledger.Add(decision(v1::ISSUE, "p1", "", 100)), Change::kIssued);
+  // The same id again: the first stays (the one that stood, and was paid).
+  EXPECT_EQ(ledger.Add(decision(v1::ISSUE, "p1", "", 999)), Change::kIssuedAgain);
+  EXPECT_EQ(ledger.Add(decision(v1::REVERSAL, "r9", "p9", 0)), Change::kReversalOfNothing);
+  EXPECT_EQ(ledger.Add(decision(v1::DECISION_KIND_UNSPECIFIED, "x", "", 5)), Change::kNeither);
+  ASSERT_TRUE(ledger.Stands("p1"));
+  EXPECT_EQ(ledger.standing().at("p1").amount_minor(), 100);
+  EXPECT_EQ(ledger.standing().size(), 1u);
+  EXPECT_EQ(ledger.Add(decision(v1::REVERSAL, "r1", "p1", 0)), Change::kReversed);
+  EXPECT_FALSE(ledger.Stands("p1"));
+  EXPECT_EQ(ledger.Add(decision(v1::REVERSAL, "r1", "p1", 0)), Change::kReversalOfNothing);
+  EXPECT_EQ(ledger.issued(), 2u);
+  EXPECT_EQ(ledger.reversed(), 3u);
+}
+
 TEST(FormatMoney, MinorUnits) {
   EXPECT_EQ(FormatMoney(2000, "CNY"), "20.00 CNY");
   EXPECT_EQ(FormatMoney(650, "EUR"), "6.50 EUR");

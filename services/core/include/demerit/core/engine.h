@@ -15,6 +15,7 @@
 //    new issues. Ids derive from content, so the same set gives the same ids.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,12 +81,27 @@ class Engine {
   StateStore* state_;
 };
 
-// The standing issues of a decision log: issues minus the ones reversed.
+// The standing issues of a decision log: issues minus the ones reversed. The
+// one fold of a log, used by every reader (replay, audit, export, explain).
 class Ledger {
  public:
-  void Add(const v1::Decision& decision);
+  // What one decision did to the standing set.
+  enum class Change {
+    kIssued,    // an issue, now standing
+    kReversed,  // a reversal of a standing issue, no longer standing
+    // A malformed log: these change nothing (the first issue of an id stays).
+    kIssuedAgain,        // an issue of an id that stands already
+    kReversalOfNothing,  // a reversal of an id that does not stand
+    kNeither,            // neither ISSUE nor REVERSAL
+  };
+  Change Add(const v1::Decision& decision);
   // Sorted by employee, occurred_at, pack, rule, penalty_id.
   std::vector<v1::Decision> Standing() const;
+  // By penalty_id.
+  const std::map<std::string, v1::Decision>& standing() const { return standing_; }
+  // Whether the issue `penalty_id` stands.
+  bool Stands(const std::string& penalty_id) const { return standing_.count(penalty_id) > 0; }
+  // Every ISSUE and REVERSAL record added, well-formed or not.
   size_t issued() const { return issued_; }
   size_t reversed() const { return reversed_; }
 
