@@ -33,7 +33,8 @@ core::Status OpenInputFile(const std::string& path, std::ifstream* in) {
 
 core::StatusOr<std::unique_ptr<EventReader>> EventReader::Open(const std::string& path,
                                                                InputFormat format) {
-  if (auto s = CheckNotDirectory(path, "events file", "give an event file, or - for standard input");
+  if (auto s =
+          CheckNotDirectory(path, "events file", "give an event file, or - for standard input");
       !s.ok()) {
     return s;
   }

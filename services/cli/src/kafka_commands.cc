@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -12,7 +12,6 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "commands.h"
-#include "output.h"
 #include "decision_table.h"
 #include "demerit/core/codec.h"
 #include "demerit/kafka/client.h"
@@ -20,6 +19,7 @@
 #include "demerit/processor/rule_files.h"
 #include "event_reader.h"
 #include "kafka_source.h"
+#include "output.h"
 
 namespace demerit::cli {
 namespace {
@@ -232,7 +232,8 @@ int RunProduce(const ProduceOptions& o) {
       continue;
     }
     const std::string& key = *core::HeaderOf(event).employee_id;
-    if (auto s = (*producer)->Produce(config.topics.InputOf(event), key, core::SerializeStreamRecord(event));
+    if (auto s = (*producer)->Produce(config.topics.InputOf(event), key,
+                                      core::SerializeStreamRecord(event));
         !s.ok()) {
       std::cerr << s.message() << "\n";
       return processor::kProcessKafka;

@@ -273,7 +273,8 @@ int RunReplay(const ReplayOptions& options) {
       if (const core::Site* site = (*rules)->FindSite(*core::HeaderOf(event).site_id)) {
         metrics.EventApplied(event, *site, r.outcome == core::ApplyResult::Outcome::kDuplicate);
       }
-      for (const auto& [site, rule] : r.occurrences) metrics.Occurrence(site->id, rule->pack, rule->id);
+      for (const auto& [site, rule] : r.occurrences)
+        metrics.Occurrence(site->id, rule->pack, rule->id);
       for (const auto& d : decisions) metrics.DecisionMade(d);
     }
     for (const auto& d : decisions) {

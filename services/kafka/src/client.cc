@@ -4,12 +4,12 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <mutex>
-#include <thread>
 #include <set>
+#include <thread>
 
 namespace demerit::kafka {
 namespace {
@@ -391,8 +391,8 @@ core::StatusOr<std::vector<TopicPartition>> Consumer::Committed(
     const bool coordinator_moving = code == RdKafka::ERR_NOT_COORDINATOR ||
                                     code == RdKafka::ERR_COORDINATOR_LOAD_IN_PROGRESS ||
                                     code == RdKafka::ERR_COORDINATOR_NOT_AVAILABLE;
-    if (!coordinator_moving || std::chrono::steady_clock::now() + std::chrono::milliseconds(200) >=
-                                   deadline) {
+    if (!coordinator_moving ||
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(200) >= deadline) {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the broker's retry backoff
