@@ -20,6 +20,7 @@ packages=(
   default-jdk-headless maven openssl      # the test broker (Apache Kafka, ops/kafka/; TLS material)
   prometheus jq curl                      # promtool, and a real Prometheus for the metric checks
   python3-venv                            # the offline Kubernetes schema validator (chart checks)
+  clang-16 libclang-rt-16-dev llvm-16     # libFuzzer, its sanitizers and symbolizer (ops/fuzz.sh)
 )
 
 missing=()
