@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <charconv>
@@ -166,6 +167,39 @@ const Message* Payload(const v1::Envelope& e) {
     case v1::Envelope::kCallback: return &e.callback();
     case v1::Envelope::kObservation: return &e.observation();
     case v1::Envelope::PAYLOAD_NOT_SET: return nullptr;
+  }
+  return nullptr;
+}
+
+// The first of `m` and its timestamps that holds fields its type does not
+// have (protobuf keeps them as unknown fields), or nullptr.
+template <typename... Stamps>
+const Message* WithUnknownFields(const Message& m, const Stamps&... stamps) {
+  for (const Message* part : {&m, static_cast<const Message*>(&stamps)...}) {
+    if (!part->GetReflection()->GetUnknownFields(*part).empty()) return part;
+  }
+  return nullptr;
+}
+
+// The same of an envelope: itself, its payload or a timestamp of the payload.
+const Message* WithUnknownFields(const v1::Envelope& e) {
+  if (!e.GetReflection()->GetUnknownFields(e).empty()) return &e;
+  switch (e.payload_case()) {
+    case v1::Envelope::kAttendance: {
+      const auto& p = e.attendance();
+      return WithUnknownFields(p, p.occurred_at(), p.scheduled_at());
+    }
+    case v1::Envelope::kCall: return WithUnknownFields(e.call(), e.call().occurred_at());
+    case v1::Envelope::kVisit: {
+      const auto& p = e.visit();
+      return WithUnknownFields(p, p.occurred_at(), p.dispatched_at(), p.arrived_at(),
+                               p.appointment_at());
+    }
+    case v1::Envelope::kCallback:
+      return WithUnknownFields(e.callback(), e.callback().occurred_at());
+    case v1::Envelope::kObservation:
+      return WithUnknownFields(e.observation(), e.observation().occurred_at());
+    case v1::Envelope::PAYLOAD_NOT_SET: break;
   }
   return nullptr;
 }
@@ -359,6 +393,16 @@ std::optional<Rejection> ParseEventBinary(std::string_view bytes, v1::Envelope* 
   }
   if (out->payload_case() == v1::Envelope::PAYLOAD_NOT_SET) {
     return Rejection{v1::UNPARSEABLE, "binary envelope without a payload"};
+  }
+  // Fields the schema does not have would be dropped unseen: another
+  // message's fields (a call under the visit tag), or a newer schema's.
+  if (const Message* m = WithUnknownFields(*out)) {
+    return Rejection{
+        v1::UNPARSEABLE,
+        "binary envelope has field " +
+            std::to_string(m->GetReflection()->GetUnknownFields(*m).field(0).number()) +
+            ", which " + m->GetDescriptor()->full_name() +
+            " does not have (Hint: another event type's message, or a newer events.proto)"};
   }
   return std::nullopt;
 }

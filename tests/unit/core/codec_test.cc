@@ -436,6 +436,36 @@ TEST(EventBinaryTest, Table) {
   }
   v1::Envelope negative_nanos = ValidAttendance();
   negative_nanos.mutable_attendance()->mutable_occurred_at()->set_nanos(-1);
+  // A visit carrying a call's answered (12) and dropped (19), fields that
+  // VisitCompletion does not have: a call written under the visit tag.
+  std::string call_as_visit;
+  {
+    v1::Envelope e;
+    auto* v = e.mutable_visit();
+    v->set_event_id("v1");
+    v->set_site_id("service-dallas");
+    v->set_employee_id("e1");
+    v->mutable_occurred_at()->set_seconds(1'793'581'500);
+    std::string inner = v->SerializeAsString() + std::string("\x60\x01\x98\x01\x01", 5);
+    call_as_visit = "\x1a";
+    Varint(inner.size(), &call_as_visit);
+    call_as_visit += inner;
+  }
+  // Envelope field 9, which no payload has.
+  const std::string envelope_field_9 = valid + std::string("\x48\x01", 2);
+  // An occurred_at with a field 3, which Timestamp does not have.
+  std::string timestamp_field_3;
+  {
+    v1::Envelope e = ValidAttendance();
+    std::string stamp = e.attendance().occurred_at().SerializeAsString() + "\x18\x07";
+    e.mutable_attendance()->clear_occurred_at();
+    std::string inner = e.attendance().SerializeAsString() + "\x22";
+    Varint(stamp.size(), &inner);
+    inner += stamp;
+    timestamp_field_3 = "\x0a";
+    Varint(inner.size(), &timestamp_field_3);
+    timestamp_field_3 += inner;
+  }
 
   struct Case {
     const char* name;
@@ -462,6 +492,12 @@ TEST(EventBinaryTest, Table) {
        "unknown value 42 in complaint_reasons"},
       {"negative_nanos", negative_nanos.SerializeAsString(), Stage::kValidate, v1::INVALID,
        "occurred_at"},
+      {"call_fields_in_a_visit", call_as_visit, Stage::kParse, v1::UNPARSEABLE,
+       "binary envelope has field 12, which demerit.v1.VisitCompletion does not have"},
+      {"envelope_field_9", envelope_field_9, Stage::kParse, v1::UNPARSEABLE,
+       "binary envelope has field 9, which demerit.v1.Envelope does not have"},
+      {"timestamp_field_3", timestamp_field_3, Stage::kParse, v1::UNPARSEABLE,
+       "binary envelope has field 3, which google.protobuf.Timestamp does not have"},
   };
   auto check = [&](const Case& c) {
     SCOPED_TRACE(c.name);
@@ -486,6 +522,36 @@ TEST(EventBinaryTest, Table) {
     }
   };
   for (const Case& c : cases) check(c);
+}
+
+// Every message inside every payload (its timestamps) is checked for fields
+// its type does not have.
+TEST(EventBinaryTest, RejectsUnknownFieldsInEveryTimestamp) {
+  const google::protobuf::Descriptor* envelope = v1::Envelope::descriptor();
+  int checked = 0;
+  for (int i = 0; i < envelope->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* payload_field = envelope->field(i);
+    const google::protobuf::Descriptor* payload = payload_field->message_type();
+    for (int j = 0; j < payload->field_count(); ++j) {
+      const google::protobuf::FieldDescriptor* f = payload->field(j);
+      if (f->message_type() == nullptr) continue;
+      SCOPED_TRACE(payload->name() + "." + f->name());
+      v1::Envelope e;
+      google::protobuf::Message* p = e.GetReflection()->MutableMessage(&e, payload_field);
+      google::protobuf::Message* inner = p->GetReflection()->MutableMessage(p, f);
+      inner->GetReflection()->MutableUnknownFields(inner)->AddVarint(3, 7);
+      v1::Envelope back;
+      auto parsed = ParseEventBinary(e.SerializeAsString(), &back);
+      ASSERT_TRUE(parsed.has_value()) << back.ShortDebugString();
+      EXPECT_EQ(parsed->detail.rfind("binary envelope has field 3, which " +
+                                         f->message_type()->full_name() + " does not have",
+                                     0),
+                0u)
+          << parsed->detail;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 9);
 }
 
 TEST(EventBinaryTest, ValidateRejectsAnEnvelopeWithoutPayload) {
