@@ -2,6 +2,8 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <limits>
+
 namespace demerit::core {
 namespace {
 
@@ -121,8 +123,15 @@ int FindFact(Stream stream, std::string_view name) {
   return -1;
 }
 
+// Saturates past the range of Nanos (a time from an unchecked message: an
+// event before ValidateEvent, a decision log).
 Nanos ToNanos(const google::protobuf::Timestamp& ts) {
-  return ts.seconds() * kNanosPerSecond + ts.nanos();
+  Nanos out;
+  if (__builtin_mul_overflow(ts.seconds(), kNanosPerSecond, &out) ||
+      __builtin_add_overflow(out, Nanos{ts.nanos()}, &out)) {
+    return ts.seconds() < 0 ? std::numeric_limits<Nanos>::min() : std::numeric_limits<Nanos>::max();
+  }
+  return out;
 }
 
 namespace {

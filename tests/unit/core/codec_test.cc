@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -552,6 +553,33 @@ TEST(EventBinaryTest, RejectsUnknownFieldsInEveryTimestamp) {
     }
   }
   EXPECT_EQ(checked, 9);
+}
+
+// Seconds past the range of Nanos (about 1678..2262) saturate instead of
+// overflowing; such an event is rejected for its time like any other.
+TEST(EventBinaryTest, TimestampsPastTheRangeOfNanosSaturate) {
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(10'383'519'392);  // in 2299
+  EXPECT_EQ(ToNanos(ts), std::numeric_limits<Nanos>::max());
+  ts.set_seconds(std::numeric_limits<int64_t>::max());
+  ts.set_nanos(999'999'999);
+  EXPECT_EQ(ToNanos(ts), std::numeric_limits<Nanos>::max());
+  ts.set_seconds(-10'383'519'392);
+  ts.set_nanos(0);
+  EXPECT_EQ(ToNanos(ts), std::numeric_limits<Nanos>::min());
+  ts.set_seconds(std::numeric_limits<Nanos>::max() / kNanosPerSecond);
+  ts.set_nanos(999'999'999);
+  EXPECT_EQ(ToNanos(ts), std::numeric_limits<Nanos>::max());  // the nanos carry it over
+  ts.set_seconds(1'793'581'500);
+  ts.set_nanos(5);
+  EXPECT_EQ(ToNanos(ts), 1'793'581'500 * kNanosPerSecond + 5);
+
+  v1::Envelope e = ValidAttendance();
+  e.mutable_attendance()->mutable_occurred_at()->set_seconds(10'383'519'392);
+  auto r = ValidateEvent(e, *ShippedRules());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->reason, v1::INVALID);
+  EXPECT_NE(r->detail.find("occurred_at"), std::string::npos) << r->detail;
 }
 
 TEST(EventBinaryTest, ValidateRejectsAnEnvelopeWithoutPayload) {

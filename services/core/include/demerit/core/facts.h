@@ -79,6 +79,7 @@ FactValues ComputeFacts(const v1::Envelope& envelope, const ShiftClock& shift);
 // site's default shift). For other streams: occurred_at.
 Nanos ScheduledTime(const v1::Envelope& envelope, const ShiftClock& shift);
 
+// Seconds and nanos as one count, saturated past the range of Nanos.
 Nanos ToNanos(const google::protobuf::Timestamp& ts);
 
 }  // namespace demerit::core
