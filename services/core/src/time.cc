@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
 namespace demerit::core {
 namespace {
@@ -85,7 +86,13 @@ Nanos Zone::ToInstant(const CivilDay& day, int64_t seconds_of_day) const {
       offset = info.first.offset.count();
       break;
   }
-  return (local_seconds - offset) * kNanosPerSecond;
+  // Saturated past the range of Nanos: a rule in force from 4040 never is.
+  Nanos instant;
+  if (__builtin_mul_overflow(local_seconds - offset, kNanosPerSecond, &instant)) {
+    return local_seconds < 0 ? std::numeric_limits<Nanos>::min()
+                             : std::numeric_limits<Nanos>::max();
+  }
+  return instant;
 }
 
 namespace {

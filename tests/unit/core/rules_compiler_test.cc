@@ -588,6 +588,28 @@ std::vector<std::string> Lines(const std::string& text) {
   return out;
 }
 
+// An effective_from date past the range of instants (about 1678..2262) puts
+// the rule in force never (a later date) or always (an earlier one).
+TEST(RulesCompilerTest, EffectiveFromPastTheRangeOfInstants) {
+  const Nanos now = 1'793'581'500 * kNanosPerSecond;  // 2026-11-02T01:05:00Z
+  auto in_force = [&](const std::string& from) -> const Rule* {
+    auto set = CompileText(
+        kSites, "p",
+        Edit(kPack, {{"    clause: c1\n", "    clause: c1\n    effective_from: " + from + "\n"}}));
+    const RuleSet& rules = MustCompile(set);
+    const Site* site = rules.FindSite("s1");
+    if (site == nullptr || !site->rules.count("p/r")) {
+      ADD_FAILURE() << "no rule p/r at s1";
+      return nullptr;
+    }
+    return site->rules.at("p/r").At(now);
+  };
+  EXPECT_EQ(in_force("4040-01-01"), nullptr);
+  EXPECT_EQ(in_force("2300-01-01"), nullptr);
+  EXPECT_NE(in_force("1000-01-01"), nullptr);
+  EXPECT_NE(in_force("2020-01-01"), nullptr);
+}
+
 TEST(RulesCompilerTest, ErrorsNameTheirPlaceAndWhatIsAllowed) {
   std::set<std::string> names;
   auto check = [&](const ErrorCase& c) {

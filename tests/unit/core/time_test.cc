@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 namespace demerit::core {
@@ -394,6 +395,17 @@ TEST(ZoneTest, ToInstant) {
     Zone zone = MustFind(c.zone);
     EXPECT_EQ(FormatRfc3339(zone.ToInstant(c.day, c.seconds_of_day)), c.want);
   }
+}
+
+// A day past the range of Nanos (about 1678..2262) saturates instead of
+// overflowing: in force from the end of time, or from its start.
+TEST(ZoneTest, ToInstantSaturatesPastTheRangeOfNanos) {
+  Zone zone = MustFind("Asia/Shanghai");
+  EXPECT_EQ(zone.ToInstant({4040, 1, 1}, 0), std::numeric_limits<Nanos>::max());
+  EXPECT_EQ(zone.ToInstant({2263, 1, 1}, 0), std::numeric_limits<Nanos>::max());
+  EXPECT_EQ(zone.ToInstant({1000, 1, 1}, 0), std::numeric_limits<Nanos>::min());
+  EXPECT_EQ(zone.ToInstant({1677, 1, 1}, 0), std::numeric_limits<Nanos>::min());
+  EXPECT_EQ(FormatRfc3339(zone.ToInstant({2262, 1, 1}, 0)), "2261-12-31T16:00:00Z");
 }
 
 TEST(ZoneTest, ToInstantInvertsToCivilOutsideTransitions) {

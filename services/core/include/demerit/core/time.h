@@ -44,7 +44,8 @@ class Zone {
   // The instant at `seconds_of_day` on local `day`. A local time skipped by a
   // daylight-saving change is read with the offset in force before the change
   // (02:30 in a 02:00->03:00 gap is the instant the clocks show 03:30); a
-  // repeated local time is its first instance.
+  // repeated local time is its first instance. Past the range of Nanos
+  // (about 1678..2262), the earliest or the latest Nanos.
   Nanos ToInstant(const CivilDay& day, int64_t seconds_of_day) const;
 
  private:
