@@ -28,6 +28,7 @@ export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-16/bin/llvm-symbolizer
 export UBSAN_OPTIONS=print_stacktrace=1:external_symbolizer_path=$ASAN_SYMBOLIZER_PATH
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+export TMPDIR="$work"  # a target's own temporary files too, after a finding
 passed=0 failed=0
 for t in "${targets[@]}"; do
   if [ ! -x "$build/tests/fuzz/${t}_fuzz" ]; then

@@ -6,10 +6,8 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -21,18 +19,24 @@ namespace demerit::fuzz {
 namespace {
 
 // Two files of this process, removed at exit.
-const std::string& TempPath(int which) {
-  static const std::array<std::string, 2> paths = [] {
+struct TempFiles {
+  TempFiles() {
     auto dir = std::filesystem::temp_directory_path();
     std::string stem = (dir / ("demerit-config-fuzz-" + std::to_string(getpid()))).string();
-    std::atexit([] {
-      std::error_code ec;
-      std::filesystem::remove(TempPath(0), ec);
-      std::filesystem::remove(TempPath(1), ec);
-    });
-    return std::array<std::string, 2>{stem + "-in.yaml", stem + "-out.yaml"};
-  }();
-  return paths[which];
+    in = stem + "-in.yaml";
+    out = stem + "-out.yaml";
+  }
+  ~TempFiles() {
+    std::error_code ec;
+    std::filesystem::remove(in, ec);
+    std::filesystem::remove(out, ec);
+  }
+  std::string in, out;
+};
+
+const TempFiles& Temp() {
+  static const TempFiles files;
+  return files;
 }
 
 void Write(const std::string& path, std::string_view text) {
@@ -113,7 +117,7 @@ std::string Show(const processor::ProcessorConfig& c) {
 }
 
 void Check(std::string_view text) {
-  const std::string& in = TempPath(0);
+  const std::string& in = Temp().in;
   Write(in, text);
   processor::ProcessorConfig loaded;
   core::Status status = processor::LoadConfigFile(in, &loaded);
@@ -126,7 +130,7 @@ void Check(std::string_view text) {
   // they are) has no form to be written back in.
   if (!IsUtf8(Show(loaded))) return;
   const std::string yaml = ToYaml(loaded);
-  const std::string& out = TempPath(1);
+  const std::string& out = Temp().out;
   Write(out, yaml);
   processor::ProcessorConfig again;
   status = processor::LoadConfigFile(out, &again);
