@@ -168,7 +168,8 @@ StatusOr<Nanos> ParseRfc3339(std::string_view s) {
 
 void AppendDateTime(int64_t seconds, std::string* out) {
   const int64_t days = FloorDiv(seconds, 86'400);
-  const int64_t sod = seconds - days * 86'400;
+  // Not seconds - days * 86'400, which overflows at the ends of int64.
+  const int64_t sod = seconds % 86'400 + (seconds % 86'400 < 0 ? 86'400 : 0);
   const CivilDay day = CivilFromDays(days);
   if (day.year < 0 || day.year > 9999) {
     char buf[48];

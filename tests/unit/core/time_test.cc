@@ -164,6 +164,18 @@ TEST(FormatRfc3339Test, Formats) {
   }
 }
 
+// At the ends of int64 seconds (only a malformed message has them) the time
+// of day is still the right one, computed without overflowing.
+TEST(FormatRfc3339Test, AppendDateTimeAtTheEndsOfInt64) {
+  for (auto [seconds, time] :
+       {std::pair<int64_t, const char*>{std::numeric_limits<int64_t>::min(), "T08:29:52"},
+        std::pair<int64_t, const char*>{std::numeric_limits<int64_t>::max(), "T15:30:07"}}) {
+    std::string out;
+    AppendDateTime(seconds, &out);
+    EXPECT_TRUE(out.ends_with(time)) << seconds << ": " << out;
+  }
+}
+
 TEST(FormatRfc3339Test, RoundTrip) {
   auto check = [&](const FormatCase& c) {
     if (c.instant > 2'147'483'647 * kSec) return;  // see ParseRfc3339Test.After2038
