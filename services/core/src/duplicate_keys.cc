@@ -86,12 +86,34 @@ std::vector<std::string> FindDuplicateKeys(const std::string& path, const std::s
   try {
     YAML::Parser parser(in);
     DuplicateKeyFinder finder(path, &errors);
-    while (parser.HandleNextDocument(finder)) {
-    }
+    // The first document, the one YAML::Load reads. (yaml-cpp 0.7 can return
+    // "another document" for ever after some malformed ones, such as
+    // `,a: 1\ntopics: {"c"}`.)
+    parser.HandleNextDocument(finder);
   } catch (const YAML::Exception&) {
     // Not valid YAML: whoever loads the text reports where.
   }
   return errors;
+}
+
+std::optional<std::string> UnreadContent(const std::string& path, const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    std::string content = line.substr(first);
+    content = content.substr(0, content.find_last_not_of(" \t\r") + 1);
+    if (number == 1 && content.starts_with("\xEF\xBB\xBF")) content = content.substr(3);
+    if (content == "---" || content == "..." || content == "~" || content == "null" ||
+        content.empty()) {
+      continue;
+    }
+    return path + ":" + std::to_string(number) + ":" + std::to_string(first + 1) +
+           ": not valid YAML: nothing could be read from here on (Hint: a mapping of keys, "
+           "`key: value` one a line)";
+  }
+  return std::nullopt;
 }
 
 }  // namespace demerit::core

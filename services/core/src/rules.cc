@@ -184,7 +184,14 @@ std::optional<YAML::Node> RuleCompiler::Load(const SourceFile& source) {
     errors_.push_back(std::move(error));
   }
   try {
-    return YAML::Load(source.content);
+    YAML::Node root = YAML::Load(source.content);
+    if (root.IsNull()) {
+      if (auto unread = UnreadContent(source.path, source.content)) {
+        errors_.push_back(std::move(*unread));
+        return std::nullopt;
+      }
+    }
+    return root;
   } catch (const YAML::ParserException& e) {
     std::ostringstream out;
     out << file_ << ':' << (e.mark.line + 1) << ':' << (e.mark.column + 1)

@@ -76,7 +76,10 @@ core::Status ParseConfig(const std::string& path, const std::string& text,
                      std::to_string(e.mark.column + 1) + ": not valid YAML: " + e.msg);
     return result();
   }
-  if (root.IsNull()) return result();
+  if (root.IsNull()) {
+    if (auto unread = core::UnreadContent(path, text)) errors.push_back(*unread);
+    return result();
+  }
   if (!root.IsMap()) {
     errors.push_back(path + ": the configuration must be a mapping");
     return result();

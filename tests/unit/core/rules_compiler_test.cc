@@ -639,6 +639,15 @@ TEST(RulesCompilerTest, ErrorsNameTheirPlaceAndWhatIsAllowed) {
   for (const ErrorCase& c : ErrorCases()) check(c);
 }
 
+TEST(RulesCompilerTest, TextThatLoadsAsNothingIsAnError) {
+  // yaml-cpp loads this as an empty document (and its event parser never
+  // ends on it): it must be refused, at its first line.
+  auto set = CompileText(kSites, "p", "# a pack\n,pack: p\ntitle: {\"c\"}\n");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("packs/p.yaml:2:1: not valid YAML"), std::string::npos)
+      << set.status().message();
+}
+
 TEST(RulesCompilerTest, EveryErrorIsReported) {
   // Three independent mistakes in one pack and one in the sites: all four are
   // listed, one per line.

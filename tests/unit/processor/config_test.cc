@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -124,6 +127,21 @@ TEST(Config, EveryProblemIsReportedWithItsPlace) {
                        ":7:21: commit_interval_ms \"-5\" is not an integer from 1 to 60000"}))
       << s.message();
   unlink(path.c_str());
+}
+
+TEST(Config, MalformedFilesEndWithAnError) {
+  // yaml-cpp's event parser reported one more document for ever after this
+  // one (found by the config fuzz target): loading it must end.
+  const std::string text = ",zcacms: 60000\ntopics: {\"c\"}\n";
+  auto done = std::async(std::launch::async, [&] {
+    ProcessorConfig config;
+    return ParseConfig("hang.yaml", text, &config);
+  });
+  if (done.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    std::cerr << "ParseConfig did not return\n";
+    std::abort();
+  }
+  EXPECT_FALSE(done.get().ok());
 }
 
 TEST(Config, SecretsComeFromTheEnvironment) {

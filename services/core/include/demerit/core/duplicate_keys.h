@@ -4,6 +4,7 @@
 // equal keys and hides the second, so every file demerit reads (sites.yaml,
 // packs, rule tests, the processor's configuration) is also checked here.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,5 +16,11 @@ namespace demerit::core {
 // themselves mappings or lists are not compared. Text that is not valid YAML
 // gives the duplicates found before the fault: loading it reports the fault.
 std::vector<std::string> FindDuplicateKeys(const std::string& path, const std::string& text);
+
+// For a `text` that yaml-cpp loads as an empty document: the error
+// "path:line:column: not valid YAML: ..." at its first line that is not blank,
+// a comment, a document marker or an explicit null, if there is one. (yaml-cpp
+// 0.7 loads some malformed text, such as `,a: 1`, as nothing at all.)
+std::optional<std::string> UnreadContent(const std::string& path, const std::string& text);
 
 }  // namespace demerit::core
